@@ -1,0 +1,75 @@
+# The README's two commands: `make up` (set up this machine and run the cloud)
+# and `make test` (set up and run the whole suite). Both work as root on a
+# fresh Debian 12 and install what they need.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DATA_DIR ?= /var/lib/stackling
+PORT ?= 8780
+HOST ?= 127.0.0.1
+
+# Debian packages: to run the cloud, and in addition to run its tests.
+APT_RUN := python3 python3-venv python3-pip ca-certificates
+APT_TEST := postgresql git procps
+
+.PHONY: up down status install install-test test lint unit functional e2e bench clean
+
+up: install
+	$(BIN)/stackling up --detach --data-dir $(DATA_DIR) --host $(HOST) --port $(PORT)
+
+down:
+	$(BIN)/stackling down --data-dir $(DATA_DIR)
+
+status:
+	$(BIN)/stackling status --data-dir $(DATA_DIR)
+
+# Installs missing Debian packages (only when something is missing, so it is quick).
+define apt_ensure
+	@missing=""; for p in $(1); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+endef
+
+# The virtualenv is rebuilt only when pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml
+	$(call apt_ensure,$(APT_RUN))
+	@$(PYTHON) -m venv --help >/dev/null 2>&1 || { echo "python3 -m venv is unavailable"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+install-test: install
+	$(call apt_ensure,$(APT_TEST))
+
+lint: install
+	$(BIN)/ruff check stackling tests bench
+	$(BIN)/ruff format --check stackling tests bench
+	$(BIN)/lint-imports
+
+test: install-test lint
+	$(BIN)/pytest -p no:cacheprovider tests
+
+unit: install
+	$(BIN)/pytest tests/unit
+
+functional: install-test
+	$(BIN)/pytest tests/functional
+
+e2e: install-test
+	$(BIN)/pytest tests/e2e
+
+bench: install
+	$(BIN)/python bench/identity.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

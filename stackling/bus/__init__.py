@@ -1,0 +1,1 @@
+"""The message bus: cast, call and publish/subscribe between services and agents."""

@@ -1,0 +1,1 @@
+"""The `stackling` command line."""

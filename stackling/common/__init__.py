@@ -1,0 +1,1 @@
+"""Pieces every service shares: context, errors, policy, ids, time."""

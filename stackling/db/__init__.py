@@ -1,0 +1,1 @@
+"""Database access: engines, the write path, base model, migrations."""

@@ -1,0 +1,1 @@
+"""Keystone v3 HTTP layer: parse, check policy, call the service, render."""

@@ -1,0 +1,20 @@
+"""All identity routes under /identity."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from stackling.common.http import require_json
+from stackling.identity.api.deps import PREFIX
+from stackling.identity.api.routes import auth, catalog, projects, roles, users, versions
+
+
+def build_router() -> APIRouter:
+    """The identity API: version discovery plus every /identity/v3 resource."""
+    router = APIRouter()
+    router.include_router(versions.router)
+    v3 = APIRouter(prefix=PREFIX, dependencies=[Depends(require_json)])
+    for module in (auth, projects, users, roles, catalog):
+        v3.include_router(module.router)
+    router.include_router(v3)
+    return router

@@ -1,0 +1,1 @@
+"""Identity decisions, one module per area; `core.Identity` holds what they share."""

@@ -1,0 +1,1 @@
+"""Which services run in this process, and their lifecycle."""

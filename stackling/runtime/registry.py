@@ -1,0 +1,61 @@
+"""The registry of services: each service package provides one plugin object."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any, Protocol
+
+from fastapi import APIRouter
+
+from stackling.common.faults import Renderer
+from stackling.db.engine import Database
+from stackling.settings import Settings
+
+# Service name -> "module:factory"; a factory takes (settings, db) and returns a ServicePlugin.
+KNOWN_SERVICES: dict[str, str] = {
+    "identity": "stackling.identity.plugin:IdentityPlugin",
+}
+
+
+class ServicePlugin(Protocol):
+    """What the runtime needs from a service package."""
+
+    name: str
+    catalog_type: str
+    path_prefix: str
+
+    def router(self) -> APIRouter:
+        """Routes, with their full paths."""
+        ...
+
+    def fault_renderer(self) -> Renderer:
+        """How this API spells errors."""
+        ...
+
+    async def start(self, runtime: Any) -> None:
+        """Start background work, after migrations."""
+        ...
+
+    async def stop(self) -> None:
+        """Stop background work."""
+        ...
+
+    async def health(self) -> dict[str, Any]:
+        """A small status document for `stackling status`."""
+        ...
+
+
+def load_plugins(settings: Settings, db: Database) -> dict[str, ServicePlugin]:
+    """Instantiate the plugin of every enabled service, identity first."""
+    names = list(dict.fromkeys(["identity", *settings.services]))
+    plugins: dict[str, ServicePlugin] = {}
+    for name in names:
+        try:
+            target = KNOWN_SERVICES[name]
+        except KeyError:
+            raise ValueError(
+                f"unknown service {name!r}; known: {', '.join(sorted(KNOWN_SERVICES))}"
+            ) from None
+        module_name, _, factory = target.partition(":")
+        plugins[name] = getattr(importlib.import_module(module_name), factory)(settings, db)
+    return plugins

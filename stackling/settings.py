@@ -1,0 +1,126 @@
+"""The one typed settings object: defaults, then a TOML file, then STACKLING_* env vars."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_DATA_DIR = Path("/var/lib/stackling")
+
+
+class DatabaseSettings(BaseModel):
+    """Where the state lives; empty url means SQLite in the data dir."""
+
+    url: str = ""
+    busy_timeout_s: float = 30.0
+    # Retries of a write transaction that lost a race (busy, serialisation failure).
+    write_retries: int = 8
+    pool_size: int = 8
+
+
+class BusSettings(BaseModel):
+    """The message bus; `local` is the in-process bus."""
+
+    url: str = "local://"
+    call_timeout_s: float = 60.0
+
+
+class IdentitySettings(BaseModel):
+    """Keystone behaviour."""
+
+    token_expiration_s: int = 3600
+    # Keystone hashes with bcrypt at cost 12 by default; so do we.
+    password_hash_rounds: int = Field(default=12, ge=4, le=31)
+    # Keys kept in the repository: one primary, one staged, the rest secondary.
+    max_active_keys: int = Field(default=3, ge=2)
+    allow_expired_window_s: int = 172800
+    # How long a successful password check is remembered (0 turns it off).
+    password_cache_ttl_s: int = 300
+    list_limit: int | None = None
+    trust_enabled: bool = True
+
+
+class LogSettings(BaseModel):
+    """Logging."""
+
+    level: str = "INFO"
+    access_log: bool = True
+
+
+class Settings(BaseSettings):
+    """Everything a Stackling process needs to know, typed."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="STACKLING_",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    data_dir: Path = DEFAULT_DATA_DIR
+    host: str = "127.0.0.1"
+    port: int = 8780
+    # The address clients are told to use (catalog, clouds.yaml); defaults to host:port.
+    public_url: str = ""
+    region: str = "RegionOne"
+    services: list[str] = ["identity"]
+    admin_password: str = ""
+    database: DatabaseSettings = DatabaseSettings()
+    bus: BusSettings = BusSettings()
+    identity: IdentitySettings = IdentitySettings()
+    log: LogSettings = LogSettings()
+
+    # The TOML file these settings were read from, if any (shown by `config show`).
+    config_file: Path | None = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    @property
+    def endpoint(self) -> str:
+        """Base URL that clients use to reach this process."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def database_url(self) -> str:
+        """SQLAlchemy URL of the database."""
+        return self.database.url or f"sqlite+aiosqlite:///{self.data_dir / 'stackling.db'}"
+
+    @property
+    def log_dir(self) -> Path:
+        """Directory holding the process log."""
+        return self.data_dir / "logs"
+
+
+def load(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build settings from defaults, an optional TOML file, env vars and overrides."""
+    cls: type[Settings] = Settings
+    if config_file is not None:
+        if not config_file.is_file():
+            raise FileNotFoundError(f"config file {config_file} does not exist")
+
+        class FileSettings(Settings):
+            model_config = SettingsConfigDict(toml_file=config_file)
+
+        cls = FileSettings
+    settings = cls(**{k: v for k, v in overrides.items() if v is not None})
+    settings.config_file = config_file
+    return settings
