@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,8 @@ def alembic_config(url: str) -> Config:
 async def upgrade(db: Database) -> None:
     """Apply every pending migration, in one transaction where the database allows it."""
     cfg = alembic_config(db.url)
+    # Alembic narrates every plugin it loads at INFO; only its warnings matter here.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
     def _run(sync_conn: Any) -> None:
         cfg.attributes["connection"] = sync_conn

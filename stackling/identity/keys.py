@@ -52,6 +52,12 @@ class KeyRepository:
         for index in secondaries[: max(excess, 0)]:
             (self.path / str(index)).unlink()
 
+    def version(self) -> tuple[tuple[str, int], ...]:
+        """Changes whenever a key file is added, replaced or removed (for live reloads)."""
+        return tuple(
+            sorted((p.name, p.stat().st_mtime_ns) for p in self.path.iterdir() if p.name.isdigit())
+        )
+
     def load(self) -> MultiFernet:
         """The keys as a MultiFernet: primary first (it signs), then the others."""
         indexes = self._indexes()

@@ -77,7 +77,6 @@ RULES: dict[str, Rule] = {
     "identity:create_user": ADMIN,
     "identity:update_user": ADMIN,
     "identity:delete_user": ADMIN,
-    "identity:change_password": owner,
     "identity:get_group": ADMIN_OR_DOMAIN_READER,
     "identity:list_groups": ADMIN_OR_DOMAIN_READER,
     "identity:list_groups_for_user": any_of(admin, owner, domain_reader),

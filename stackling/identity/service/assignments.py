@@ -219,8 +219,22 @@ async def effective_role_ids(
             stmt = stmt.where(m.Assignment.inherited.is_(inherited))
         found.update((await s.scalars(stmt)).all())
     if implied and found:
-        found = expand_implied(found, await inference_map(s))
+        found = await drop_domain_roles(s, expand_implied(found, await inference_map(s)))
     return found
+
+
+async def drop_domain_roles(s: AsyncSession, role_ids: set[str]) -> set[str]:
+    """Domain-specific roles only lend what they imply; they never appear in tokens themselves."""
+    if not role_ids:
+        return role_ids
+    domain_specific = set(
+        (
+            await s.scalars(
+                select(m.Role.id).where(m.Role.id.in_(role_ids), m.Role.domain_id != m.NULL_DOMAIN)
+            )
+        ).all()
+    )
+    return role_ids - domain_specific
 
 
 async def effective_roles(idn: Identity, user_id: str, target: Target) -> list[m.Role]:
@@ -408,11 +422,12 @@ async def _expand_effective(
                     prior_role=e.role_id,
                 )
             )
+    kept_roles = await drop_domain_roles(s, {e.role_id for e in out + implied})
     seen: set[tuple[str, str, str, str]] = set()
     result = []
     for e in out + implied:
         key = (e.role_id, e.actor_id, e.scope_kind, e.scope_id)
-        if key not in seen:
+        if e.role_id in kept_roles and key not in seen:
             seen.add(key)
             result.append(e)
     return result

@@ -257,8 +257,7 @@ async def create_endpoint(idn: Identity, body: dict[str, Any]) -> m.Endpoint:
 
     async def _do(s: AsyncSession) -> m.Endpoint:
         await _bad_if_missing_service(s, body["service_id"])
-        if region_id and await s.get(m.Region, region_id) is None:
-            s.add(m.Region(id=region_id, description="", extra={}))
+        await _ensure_region(s, region_id)
         row = m.Endpoint(
             id=new_id(),
             service_id=body["service_id"],
@@ -273,6 +272,13 @@ async def create_endpoint(idn: Identity, body: dict[str, Any]) -> m.Endpoint:
         return row
 
     return await _catalog_tx(idn, _do)
+
+
+async def _ensure_region(s: AsyncSession, region_id: str | None) -> None:
+    """Keystone creates a region an endpoint names if it does not exist yet."""
+    if region_id and await s.get(m.Region, region_id) is None:
+        s.add(m.Region(id=region_id, description="", extra={}))
+        await s.flush()
 
 
 async def _bad_if_missing_service(s: AsyncSession, service_id: str) -> None:
@@ -294,8 +300,7 @@ async def update_endpoint(idn: Identity, endpoint_id: str, body: dict[str, Any])
             row.url = body["url"]
         region_id = body.get("region_id", body.get("region", row.region_id))
         if region_id != row.region_id:
-            if region_id and await s.get(m.Region, region_id) is None:
-                raise errors.BadRequest(f"Could not find region: {region_id}.")
+            await _ensure_region(s, region_id)
             row.region_id = region_id
         if "enabled" in body:
             row.enabled = body["enabled"]

@@ -66,6 +66,7 @@ class Identity:
         # Built from the services and endpoints tables; rebuilt after every catalog change.
         self.catalog_rows: list[tuple[m.Service, list[m.Endpoint]]] = []
         self._sync_task: asyncio.Task[None] | None = None
+        self._keys_version: tuple[tuple[str, int], ...] = ()
         # Proofs of recent successful bcrypt checks, keyed by an HMAC under a
         # per-process random key; see verify_password.
         self._verified_key = os.urandom(32)
@@ -74,10 +75,20 @@ class Identity:
     async def start(self) -> None:
         """Load keys, revocation events and the catalog."""
         self.keys.ensure()
-        self.codec = TokenCodec(self.keys.load())
+        self._load_keys()
         await self.load_revocations()
         await self.reload_catalog()
         self._sync_task = asyncio.create_task(self._sync_loop(), name="identity:revocation-sync")
+
+    def _load_keys(self) -> None:
+        self._keys_version = self.keys.version()
+        self.codec = TokenCodec(self.keys.load())
+
+    def reload_keys_if_rotated(self) -> None:
+        """Pick up keys rotated by `stackling identity rotate-keys` while running."""
+        if self.keys.version() != self._keys_version:
+            self._load_keys()
+            LOG.info("token keys reloaded after rotation")
 
     async def stop(self) -> None:
         """Stop background work."""
@@ -153,6 +164,7 @@ class Identity:
         while True:
             await asyncio.sleep(2.0)
             try:
+                self.reload_keys_if_rotated()
                 await self.load_revocations()
                 self.revocations.prune(time.time() - self.settings.identity.token_expiration_s - 60)
             except Exception:
