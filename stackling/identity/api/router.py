@@ -6,7 +6,19 @@ from fastapi import APIRouter, Depends
 
 from stackling.common.http import require_json
 from stackling.identity.api.deps import PREFIX
-from stackling.identity.api.routes import auth, catalog, projects, roles, users, versions
+from stackling.identity.api.routes import (
+    app_creds,
+    auth,
+    catalog,
+    credentials,
+    extras,
+    limits,
+    projects,
+    roles,
+    trusts,
+    users,
+    versions,
+)
 
 
 def build_router() -> APIRouter:
@@ -14,7 +26,18 @@ def build_router() -> APIRouter:
     router = APIRouter()
     router.include_router(versions.router)
     v3 = APIRouter(prefix=PREFIX, dependencies=[Depends(require_json)])
-    for module in (auth, projects, users, roles, catalog):
+    for module in (
+        auth,
+        projects,
+        users,
+        roles,
+        catalog,
+        app_creds,
+        credentials,
+        trusts,
+        extras,
+        limits,
+    ):
         v3.include_router(module.router)
     router.include_router(v3)
     return router

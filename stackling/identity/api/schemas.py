@@ -37,6 +37,16 @@ class Open(BaseModel):
         return self.model_dump(exclude_unset=True)
 
 
+class Update(Open):
+    """An update body: at least one attribute (Keystone's minProperties: 1)."""
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Update:
+        if not self.model_fields_set and not self.model_extra:
+            raise ValueError("an update needs at least one attribute")
+        return self
+
+
 class Closed(BaseModel):
     """Strict types, unknown fields refused."""
 
@@ -57,7 +67,7 @@ class ProjectCreate(Open):
     options: dict[str, Any] = Field(default_factory=dict)
 
 
-class ProjectUpdate(Open):
+class ProjectUpdate(Update):
     name: Name64 | None = None
     enabled: StrictBool | None = None
     description: Description | None = None
@@ -82,7 +92,7 @@ class DomainCreate(Open):
     explicit_domain_id: Id64 | None = None
 
 
-class DomainUpdate(Open):
+class DomainUpdate(Update):
     name: Name64 | None = None
     enabled: StrictBool | None = None
     description: Description | None = None
@@ -115,7 +125,7 @@ class UserCreate(Open):
     options: dict[str, Any] = Field(default_factory=dict)
 
 
-class UserUpdate(Open):
+class UserUpdate(Update):
     name: Name255 | None = None
     password: Annotated[str, StringConstraints(max_length=4096)] | None = None
     enabled: StrictBool | None = None
@@ -142,13 +152,13 @@ class PasswordChangeBody(Closed):
 
 
 class GroupCreate(Open):
-    name: Name64
+    name: Name255
     domain_id: Id64 | None = None
     description: Description | None = None
 
 
-class GroupUpdate(Open):
-    name: Name64 | None = None
+class GroupUpdate(Update):
+    name: Name255 | None = None
     description: Description | None = None
 
 
@@ -170,7 +180,7 @@ class RoleCreate(Open):
     options: dict[str, Any] = Field(default_factory=dict)
 
 
-class RoleUpdate(Open):
+class RoleUpdate(Update):
     name: Name255 | None = None
     description: Description | None = None
     options: dict[str, Any] | None = None
@@ -193,7 +203,7 @@ class RegionCreate(Open):
     parent_region_id: Annotated[str, StringConstraints(max_length=255)] | None = None
 
 
-class RegionUpdate(Open):
+class RegionUpdate(Update):
     description: Description | None = None
     parent_region_id: Annotated[str, StringConstraints(max_length=255)] | None = None
 
@@ -213,7 +223,7 @@ class ServiceCreate(Open):
     enabled: StrictBool = True
 
 
-class ServiceUpdate(Open):
+class ServiceUpdate(Update):
     type: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = None
     name: Name255 | None = None
     description: Description | None = None
@@ -242,7 +252,7 @@ class EndpointCreate(Open):
     enabled: StrictBool = True
 
 
-class EndpointUpdate(Open):
+class EndpointUpdate(Update):
     service_id: Id64 | None = None
     interface: Annotated[str, StringConstraints(pattern=r"^(public|internal|admin)$")] | None = None
     url: Url | None = None
@@ -266,3 +276,260 @@ class AuthBody(Closed):
     """The body of POST /v3/auth/tokens; its inside is checked by the auth methods."""
 
     auth: dict[str, Any]
+
+
+# -- application credentials and access rules ------------------------------------------
+
+HttpMethod = Annotated[str, StringConstraints(pattern=r"^(DELETE|GET|HEAD|PATCH|POST|PUT)$")]
+ExpiresAt = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class RoleRef(Closed):
+    """A role named by id, or by name (optionally within a domain)."""
+
+    id: Id64 | None = None
+    name: Name255 | None = None
+    domain_id: Id64 | None = None
+
+    @model_validator(mode="after")
+    def _id_or_name(self) -> RoleRef:
+        if not self.id and not self.name:
+            raise ValueError("a role needs an id or a name")
+        return self
+
+
+class AccessRuleRef(Closed):
+    """An access rule: an existing one by id, or service + path + method."""
+
+    id: Id64 | None = None
+    service: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    path: Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^/")] | None = (
+        None
+    )
+    method: HttpMethod | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> AccessRuleRef:
+        given = [x is not None for x in (self.service, self.path, self.method)]
+        if any(given) and not all(given):
+            raise ValueError("an access rule needs service, path and method together")
+        if not self.id and not all(given):
+            raise ValueError("an access rule needs an id, or service, path and method")
+        return self
+
+
+class AppCredCreate(Closed):
+    name: Name255
+    description: Description | None = None
+    secret: Annotated[str, StringConstraints(min_length=1, max_length=4096)] | None = None
+    expires_at: ExpiresAt | None = None
+    roles: list[RoleRef] | None = Field(default=None, max_length=100)
+    unrestricted: StrictBool | None = None
+    access_rules: list[AccessRuleRef] | None = Field(default=None, max_length=100)
+
+
+class AppCredCreateBody(Closed):
+    application_credential: AppCredCreate
+
+
+# -- credentials -----------------------------------------------------------------------
+
+Blob = Annotated[str, StringConstraints(max_length=65536)]
+TypeName = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+
+
+class CredentialCreate(Open):
+    blob: Blob
+    type: TypeName
+    user_id: Id64
+    project_id: Id64 | None = None
+
+
+class CredentialUpdate(Open):
+    not_null: ClassVar[frozenset[str]] = Open.not_null | {"blob", "user_id"}
+    blob: Blob | None = None
+    type: TypeName | None = None
+    user_id: Id64 | None = None
+    project_id: Id64 | None = None
+
+
+class CredentialCreateBody(Closed):
+    credential: CredentialCreate
+
+
+class CredentialUpdateBody(Closed):
+    credential: CredentialUpdate
+
+
+class Ec2CreateBody(Open):
+    """POST /v3/users/{user_id}/credentials/OS-EC2."""
+
+    tenant_id: Id64
+
+
+# -- trusts ------------------------------------------------------------------------------
+
+
+class TrustCreate(Open):
+    not_null: ClassVar[frozenset[str]] = frozenset({"impersonation"})
+    trustor_user_id: Id64
+    trustee_user_id: Id64
+    impersonation: StrictBool
+    project_id: Id64 | None = None
+    roles: list[RoleRef] | None = Field(default=None, max_length=100)
+    expires_at: ExpiresAt | None = None
+    remaining_uses: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
+    allow_redelegation: StrictBool | None = None
+    redelegation_count: Annotated[int, Field(ge=0, le=2**31 - 1)] | None = None
+
+
+class TrustCreateBody(Closed):
+    trust: TrustCreate
+
+
+# -- policies, domain configuration, OAuth consumers, endpoint groups ---------------------
+
+
+class PolicyCreate(Open):
+    blob: Blob
+    type: TypeName
+
+
+class PolicyUpdate(Open):
+    not_null: ClassVar[frozenset[str]] = Open.not_null | {"blob"}
+    blob: Blob | None = None
+    type: TypeName | None = None
+
+
+class PolicyCreateBody(Closed):
+    policy: PolicyCreate
+
+
+class PolicyUpdateBody(Closed):
+    policy: PolicyUpdate
+
+
+class DomainConfigBody(Closed):
+    """Groups of options (or, below a group and option, just the option)."""
+
+    config: dict[str, Any]
+
+
+class ConsumerCreate(Open):
+    description: Description | None = None
+
+
+class ConsumerUpdate(Open):
+    description: Description | None = None
+
+    @model_validator(mode="after")
+    def _no_secret(self) -> ConsumerUpdate:
+        if "secret" in (self.model_extra or {}):
+            raise ValueError("the secret of a consumer cannot be changed")
+        return self
+
+
+class ConsumerCreateBody(Closed):
+    consumer: ConsumerCreate
+
+
+class ConsumerUpdateBody(Closed):
+    consumer: ConsumerUpdate
+
+
+class EndpointGroupFilters(Closed):
+    interface: Annotated[str, StringConstraints(pattern=r"^(public|internal|admin)$")] | None = None
+    service_id: Id64 | None = None
+    region_id: Annotated[str, StringConstraints(max_length=255)] | None = None
+
+
+class EndpointGroupCreate(Closed):
+    name: Name255
+    description: Description | None = None
+    filters: EndpointGroupFilters
+
+
+class EndpointGroupUpdate(Closed):
+    name: Name255 | None = None
+    description: Description | None = None
+    filters: EndpointGroupFilters | None = None
+
+
+class EndpointGroupCreateBody(Closed):
+    endpoint_group: EndpointGroupCreate
+
+
+class EndpointGroupUpdateBody(Closed):
+    endpoint_group: EndpointGroupUpdate
+
+
+# -- unified limits ------------------------------------------------------------------------
+
+LimitValue = Annotated[int, Field(ge=-1, le=2**31 - 1)]
+RegionId = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+
+
+class RegisteredLimitCreate(Closed):
+    service_id: Id64
+    region_id: RegionId | None = None
+    resource_name: Name255
+    default_limit: LimitValue
+    description: Description | None = None
+
+
+class RegisteredLimitsCreateBody(Closed):
+    registered_limits: list[RegisteredLimitCreate] = Field(min_length=1, max_length=1000)
+
+
+class RegisteredLimitUpdate(Closed):
+    service_id: Id64 | None = None
+    region_id: RegionId | None = None
+    resource_name: Name255 | None = None
+    default_limit: LimitValue | None = None
+    description: Description | None = None
+
+    @model_validator(mode="after")
+    def _refuse_nulls(self) -> RegisteredLimitUpdate:
+        for name in ("service_id", "resource_name", "default_limit"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} may not be null")
+        return self
+
+
+class RegisteredLimitUpdateBody(Closed):
+    registered_limit: RegisteredLimitUpdate
+
+
+class LimitCreate(Closed):
+    service_id: Id64
+    region_id: RegionId | None = None
+    resource_name: Name255
+    resource_limit: LimitValue
+    description: Description | None = None
+    project_id: Id64 | None = None
+    domain_id: Id64 | None = None
+
+    @model_validator(mode="after")
+    def _one_owner(self) -> LimitCreate:
+        if (self.project_id is None) == (self.domain_id is None):
+            raise ValueError("a limit needs exactly one of project_id and domain_id")
+        return self
+
+
+class LimitsCreateBody(Closed):
+    limits: list[LimitCreate] = Field(min_length=1, max_length=1000)
+
+
+class LimitUpdate(Closed):
+    resource_limit: LimitValue | None = None
+    description: Description | None = None
+
+    @model_validator(mode="after")
+    def _refuse_null_limit(self) -> LimitUpdate:
+        if "resource_limit" in self.model_fields_set and self.resource_limit is None:
+            raise ValueError("resource_limit may not be null")
+        return self
+
+
+class LimitUpdateBody(Closed):
+    limit: LimitUpdate

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from stackling.common import errors
+from stackling.db.upsert import insert_ignore
 from stackling.identity import models as m
 from stackling.identity.revocation import Event
 from stackling.identity.service import filters
@@ -75,17 +76,15 @@ async def grant(
 
     async def _do(s: AsyncSession) -> None:
         await _check_parties(s, actor_kind, actor_id, target, role_id)
-        key = (assignment_type(actor_kind, target), actor_id, target.id, role_id, inherited)
-        if await s.get(m.Assignment, key) is None:
-            s.add(
-                m.Assignment(
-                    type=key[0],
-                    actor_id=actor_id,
-                    target_id=target.id,
-                    role_id=role_id,
-                    inherited=inherited,
-                )
-            )
+        await insert_ignore(
+            s,
+            m.Assignment,
+            type=assignment_type(actor_kind, target),
+            actor_id=actor_id,
+            target_id=target.id,
+            role_id=role_id,
+            inherited=inherited,
+        )
 
     await idn.tx(_do)
 

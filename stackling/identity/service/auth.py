@@ -128,6 +128,8 @@ async def _token(idn: Identity, s: AsyncSession, body: dict[str, Any]) -> _Ident
 async def _app_cred(idn: Identity, s: AsyncSession, body: dict[str, Any]) -> _Identity:
     if not isinstance(body, dict) or not isinstance(body.get("secret"), str):
         raise errors.BadRequest("application_credential auth requires a secret.")
+    if any(body.get(k) is not None and not isinstance(body[k], str) for k in ("id", "name")):
+        raise errors.BadRequest("An application credential id and name must be strings.")
     if body.get("id"):
         cred = await s.get(m.ApplicationCredential, body["id"])
     elif body.get("name") and body.get("user"):
@@ -303,7 +305,12 @@ async def _scope_target_enabled(s: AsyncSession, project: m.Project) -> None:
 async def _trust_scope(
     idn: Identity, s: AsyncSession, tok: TokenData, ident: _Identity, ref: Any
 ) -> TokenData:
-    if not isinstance(ref, dict) or not ref.get("id"):
+    # Imported here so that trust-scoped authentication stays within this function.
+    from sqlalchemy import update
+
+    from stackling.identity.service.trusts import redelegation_chain
+
+    if not isinstance(ref, dict) or not isinstance(ref.get("id"), str) or not ref["id"]:
         raise errors.BadRequest("A trust scope requires a trust id.")
     if ident.app_cred is not None:
         raise errors.Forbidden("Application credentials cannot use trusts.")
@@ -315,32 +322,43 @@ async def _trust_scope(
     if trust.expires_at is not None and trust.expires_at <= utcnow():
         raise _unauthorized(f"Trust {trust.id} has expired.")
     if trust.remaining_uses is not None:
-        if trust.remaining_uses <= 0:
+        # Compare-and-set: two concurrent logins cannot both spend the last use.
+        spent = await s.execute(
+            update(m.Trust)
+            .where(m.Trust.id == trust.id, m.Trust.remaining_uses > 0)
+            .values(remaining_uses=m.Trust.remaining_uses - 1)
+        )
+        if spent.rowcount != 1:  # type: ignore[attr-defined]
             raise _unauthorized(f"Trust {trust.id} has no remaining uses.")
-        trust.remaining_uses -= 1
     trustor = await s.get(m.User, trust.trustor_user_id)
-    if trustor is None or not trustor.enabled:
+    if trustor is None:
         raise _unauthorized("The trustor is disabled or gone.")
+    trustor_domain = await _check_user_usable(s, trustor)
+    # Roles are checked against the trustor at the root of a redelegation chain.
+    chain = await redelegation_chain(s, trust)
+    original_trustor = chain[-1].trustor_user_id
     delegated = set(
         (await s.scalars(select(m.TrustRole.role_id).where(m.TrustRole.trust_id == trust.id))).all()
     )
+    roles = expand_implied(delegated, await inference_map(s))
     if trust.project_id:
         project = await s.get(m.Project, trust.project_id)
         if project is None:
             raise _unauthorized(f"Could not find project: {trust.project_id}.")
         await _scope_target_enabled(s, project)
-        held = await effective_role_ids(s, trustor.id, Target("project", project.id))
+        held = await effective_role_ids(s, original_trustor, Target("project", project.id))
         if not delegated <= held:
             raise errors.Forbidden("The trustor no longer holds the delegated roles.")
+        roles &= held
         domain = await s.get(m.Project, project.domain_id)
         tok.project = Ref(project.id, project.name)
         tok.project_domain = Ref(project.domain_id, domain.name if domain else "")
-    delegated = expand_implied(delegated, await inference_map(s))
     if trust.impersonation:
-        trustor_domain = await s.get(m.Project, trustor.domain_id)
         tok.user = Ref(trustor.id, trustor.name)
-        tok.user_domain = Ref(trustor.domain_id, trustor_domain.name if trustor_domain else "")
-    tok.roles = await _role_refs(s, delegated)
+        tok.user_domain = Ref(trustor_domain.id, trustor_domain.name)
+    if trust.expires_at is not None:
+        tok.expires_at = min(tok.expires_at, trust.expires_at.timestamp())
+    tok.roles = await _role_refs(s, roles)
     tok.trust = {
         "id": trust.id,
         "trustor": trust.trustor_user_id,

@@ -12,7 +12,7 @@ from stackling.common import errors
 from stackling.common.ids import new_id
 from stackling.identity import models as m
 from stackling.identity.service import filters
-from stackling.identity.service.core import Identity
+from stackling.identity.service.core import Identity, fetch
 
 T = TypeVar("T")
 INTERFACES = ("public", "internal", "admin")
@@ -31,10 +31,7 @@ async def _catalog_tx(
 
 async def fetch_region(s: AsyncSession, region_id: str) -> m.Region:
     """A region by id, or 404."""
-    row = await s.get(m.Region, region_id)
-    if row is None:
-        raise errors.NotFound(f"Could not find region: {region_id}.")
-    return row
+    return await fetch(s, m.Region, region_id, "region")
 
 
 async def get_region(idn: Identity, region_id: str) -> m.Region:
@@ -133,10 +130,7 @@ _SERVICE_CORE = {"id", "type", "enabled", "links"}
 
 async def fetch_service(s: AsyncSession, service_id: str) -> m.Service:
     """A service by id, or 404."""
-    row = await s.get(m.Service, service_id)
-    if row is None:
-        raise errors.NotFound(f"Could not find service: {service_id}.")
-    return row
+    return await fetch(s, m.Service, service_id, "service")
 
 
 async def get_service(idn: Identity, service_id: str) -> m.Service:
@@ -162,7 +156,7 @@ async def create_service(idn: Identity, body: dict[str, Any]) -> m.Service:
 
     async def _do(s: AsyncSession) -> m.Service:
         row = m.Service(
-            id=body.get("id") or new_id(),
+            id=new_id(),
             type=body["type"],
             enabled=body.get("enabled", True),
             extra={k: v for k, v in body.items() if k not in _SERVICE_CORE},
@@ -212,10 +206,7 @@ _ENDPOINT_CORE = {"id", "service_id", "interface", "url", "region_id", "region",
 
 async def fetch_endpoint(s: AsyncSession, endpoint_id: str) -> m.Endpoint:
     """An endpoint by id, or 404."""
-    row = await s.get(m.Endpoint, endpoint_id)
-    if row is None:
-        raise errors.NotFound(f"Could not find endpoint: {endpoint_id}.")
-    return row
+    return await fetch(s, m.Endpoint, endpoint_id, "endpoint")
 
 
 async def get_endpoint(idn: Identity, endpoint_id: str) -> m.Endpoint:
@@ -253,11 +244,10 @@ def _interface(value: Any) -> str:
 
 async def create_endpoint(idn: Identity, body: dict[str, Any]) -> m.Endpoint:
     """Add an endpoint to a service; an unknown region is created as Keystone does."""
-    region_id = body.get("region_id") or body.get("region")
 
     async def _do(s: AsyncSession) -> m.Endpoint:
         await _bad_if_missing_service(s, body["service_id"])
-        await _ensure_region(s, region_id)
+        region_id = await _endpoint_region(s, body)
         row = m.Endpoint(
             id=new_id(),
             service_id=body["service_id"],
@@ -274,11 +264,19 @@ async def create_endpoint(idn: Identity, body: dict[str, Any]) -> m.Endpoint:
     return await _catalog_tx(idn, _do)
 
 
-async def _ensure_region(s: AsyncSession, region_id: str | None) -> None:
-    """Keystone creates a region an endpoint names if it does not exist yet."""
-    if region_id and await s.get(m.Region, region_id) is None:
-        s.add(m.Region(id=region_id, description="", extra={}))
+async def _endpoint_region(s: AsyncSession, body: dict[str, Any]) -> str | None:
+    """The region an endpoint body names: region_id must exist (400), while the legacy
+    `region` attribute creates a missing region, as Keystone does for old clients."""
+    region_id = body.get("region_id")
+    if region_id:
+        if await s.get(m.Region, region_id) is None:
+            raise errors.BadRequest(f"Could not find region: {region_id}.")
+        return str(region_id)
+    legacy = body.get("region")
+    if legacy and await s.get(m.Region, legacy) is None:
+        s.add(m.Region(id=legacy, description="", extra={}))
         await s.flush()
+    return legacy
 
 
 async def _bad_if_missing_service(s: AsyncSession, service_id: str) -> None:
@@ -298,10 +296,8 @@ async def update_endpoint(idn: Identity, endpoint_id: str, body: dict[str, Any])
             row.interface = _interface(body["interface"])
         if "url" in body:
             row.url = body["url"]
-        region_id = body.get("region_id", body.get("region", row.region_id))
-        if region_id != row.region_id:
-            await _ensure_region(s, region_id)
-            row.region_id = region_id
+        if "region_id" in body or "region" in body:
+            row.region_id = await _endpoint_region(s, body)
         if "enabled" in body:
             row.enabled = body["enabled"]
         extra = {k: v for k, v in body.items() if k not in _ENDPOINT_CORE}

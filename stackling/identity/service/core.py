@@ -27,6 +27,7 @@ from stackling.settings import Settings
 
 LOG = logging.getLogger(__name__)
 T = TypeVar("T")
+Row = TypeVar("Row")
 
 # Map from revocation kind to the column holding its key.
 _EVENT_COLUMNS = {
@@ -38,6 +39,14 @@ _EVENT_COLUMNS = {
     "app_cred": "application_credential_id",
     "role": "role_id",
 }
+
+
+async def fetch(s: AsyncSession, model: type[Row], ident: str, what: str) -> Row:
+    """A row by primary key, or Keystone's 404 "Could not find <what>: <id>."."""
+    row = await s.get(model, ident)
+    if row is None:
+        raise errors.NotFound(f"Could not find {what}: {ident}.")
+    return row
 
 
 def _event_from_row(row: m.RevocationEvent) -> Event | None:

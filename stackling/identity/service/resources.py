@@ -14,7 +14,7 @@ from stackling.common.ids import new_id
 from stackling.identity import models as m
 from stackling.identity.revocation import Event
 from stackling.identity.service import filters
-from stackling.identity.service.core import Identity
+from stackling.identity.service.core import Identity, fetch
 
 DEFAULT_DOMAIN_ID = "default"
 MAX_PROJECT_DEPTH = 8
@@ -34,10 +34,7 @@ _PROJECT_CORE = {
 
 async def fetch_project(s: AsyncSession, project_id: str) -> m.Project:
     """A project (not a domain) by id, or 404."""
-    row = await s.get(m.Project, project_id)
-    if row is None:
-        raise errors.NotFound(f"Could not find project: {project_id}.")
-    return row
+    return await fetch(s, m.Project, project_id, "project")
 
 
 async def fetch_domain(s: AsyncSession, domain_id: str) -> m.Project:
@@ -173,8 +170,13 @@ async def _set_tags(s: AsyncSession, project_id: str, tags: list[str]) -> None:
         s.add(m.ProjectTag(project_id=project_id, name=tag))
 
 
-async def create_project(idn: Identity, body: dict[str, Any]) -> tuple[m.Project, list[str]]:
-    """Create a project (or a domain when is_domain is true) under its domain and parent."""
+async def create_project(
+    idn: Identity, body: dict[str, Any], *, explicit_id: str | None = None
+) -> tuple[m.Project, list[str]]:
+    """Create a project (or a domain when is_domain is true) under its domain and parent.
+
+    Ids are assigned here; only a domain may be given one (explicit_domain_id).
+    """
     tags = _check_tags(body.get("tags") or [])
     is_domain = bool(body.get("is_domain", False))
     extra = {k: v for k, v in body.items() if k not in _PROJECT_CORE}
@@ -208,7 +210,7 @@ async def create_project(idn: Identity, body: dict[str, Any]) -> tuple[m.Project
                 raise errors.NotFound(f"Could not find domain: {domain_id}.")
             parent_id = parent_id or domain_id
         row = m.Project(
-            id=body.get("id") or new_id(),
+            id=explicit_id or new_id(),
             name=name,
             domain_id=domain_id,
             parent_id=None if is_domain else parent_id,
@@ -255,6 +257,17 @@ async def ancestors(s: AsyncSession, project: m.Project) -> list[m.Project]:
         out.append(parent)
         current = parent
     return out
+
+
+async def hierarchy(idn: Identity, project_id: str) -> tuple[list[m.Project], list[m.Project]]:
+    """A project's ancestors (nearest first, its domain last) and its whole subtree."""
+    async with idn.db.session() as s:
+        project = await fetch_project(s, project_id)
+        parents = await ancestors(s, project)
+        domain = await s.get(m.Project, project.domain_id)
+        if domain is not None and not project.is_domain:
+            parents.append(domain)
+        return parents, await descendants(s, project_id)
 
 
 async def descendants(s: AsyncSession, project_id: str) -> list[m.Project]:

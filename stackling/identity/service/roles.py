@@ -11,10 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from stackling.common import errors
 from stackling.common.ids import new_id
+from stackling.db.upsert import insert_ignore
 from stackling.identity import models as m
 from stackling.identity.revocation import Event
 from stackling.identity.service import filters
-from stackling.identity.service.core import Identity
+from stackling.identity.service.core import Identity, fetch
 from stackling.identity.service.resources import fetch_domain
 
 _ROLE_CORE = {"id", "name", "domain_id", "description", "options", "links"}
@@ -22,10 +23,7 @@ _ROLE_CORE = {"id", "name", "domain_id", "description", "options", "links"}
 
 async def fetch_role(s: AsyncSession, role_id: str) -> m.Role:
     """A role by id, or 404."""
-    row = await s.get(m.Role, role_id)
-    if row is None:
-        raise errors.NotFound(f"Could not find role: {role_id}.")
-    return row
+    return await fetch(s, m.Role, role_id, "role")
 
 
 async def get_role(idn: Identity, role_id: str) -> m.Role:
@@ -53,7 +51,7 @@ async def create_role(idn: Identity, body: dict[str, Any]) -> m.Role:
         if domain_id:
             await fetch_domain(s, domain_id)
         row = m.Role(
-            id=body.get("id") or new_id(),
+            id=new_id(),
             name=body["name"],
             domain_id=domain_id or m.NULL_DOMAIN,
             description=body.get("description"),
@@ -157,8 +155,7 @@ async def create_inference(idn: Identity, prior_id: str, implied_id: str) -> tup
             [implied_id], await inference_map(s)
         ):
             raise errors.Forbidden(f"Implied role {implied_id} would create a loop.")
-        if await s.get(m.ImpliedRole, (prior_id, implied_id)) is None:
-            s.add(m.ImpliedRole(prior_role_id=prior_id, implied_role_id=implied_id))
+        await insert_ignore(s, m.ImpliedRole, prior_role_id=prior_id, implied_role_id=implied_id)
         return prior, implied
 
     return await idn.tx(_do)

@@ -12,11 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from stackling.common import errors
 from stackling.common.ids import new_id
 from stackling.common.timeutil import utcnow
+from stackling.db.upsert import insert_ignore
 from stackling.identity import models as m
 from stackling.identity import passwords
 from stackling.identity.revocation import Event
 from stackling.identity.service import filters
-from stackling.identity.service.core import Identity
+from stackling.identity.service.core import Identity, fetch
 from stackling.identity.service.resources import DEFAULT_DOMAIN_ID, fetch_domain
 
 _USER_CORE = {
@@ -35,18 +36,12 @@ _GROUP_CORE = {"id", "name", "domain_id", "description", "links"}
 
 async def fetch_user(s: AsyncSession, user_id: str) -> m.User:
     """A user by id, or 404."""
-    row = await s.get(m.User, user_id)
-    if row is None:
-        raise errors.NotFound(f"Could not find user: {user_id}.")
-    return row
+    return await fetch(s, m.User, user_id, "user")
 
 
 async def fetch_group(s: AsyncSession, group_id: str) -> m.Group:
     """A group by id, or 404."""
-    row = await s.get(m.Group, group_id)
-    if row is None:
-        raise errors.NotFound(f"Could not find group: {group_id}.")
-    return row
+    return await fetch(s, m.Group, group_id, "group")
 
 
 async def get_user(idn: Identity, user_id: str) -> m.User:
@@ -92,6 +87,7 @@ async def create_user(idn: Identity, body: dict[str, Any]) -> m.User:
     async def _do(s: AsyncSession) -> m.User:
         domain_id = body.get("domain_id") or DEFAULT_DOMAIN_ID
         await fetch_domain(s, domain_id)
+        await _check_default_project(s, body.get("default_project_id"))
         row = m.User(
             id=new_id(),
             name=body["name"],
@@ -137,6 +133,7 @@ async def update_user(idn: Identity, user_id: str, body: dict[str, Any]) -> m.Us
             revoke = revoke or (row.enabled and not body["enabled"])
             row.enabled = body["enabled"]
         if "default_project_id" in body:
+            await _check_default_project(s, body["default_project_id"])
             row.default_project_id = body["default_project_id"]
         if "options" in body:
             row.options = {**row.options, **(body["options"] or {})}
@@ -154,6 +151,13 @@ async def update_user(idn: Identity, user_id: str, body: dict[str, Any]) -> m.Us
     )
     idn.apply_revocations(events)
     return row
+
+
+async def _check_default_project(s: AsyncSession, project_id: str | None) -> None:
+    if project_id:
+        project = await s.get(m.Project, project_id)
+        if project is not None and project.is_domain:
+            raise errors.BadRequest("User's default project ID cannot be a domain ID.")
 
 
 async def _set_password(s: AsyncSession, row: m.User, hashed: str) -> None:
@@ -293,8 +297,7 @@ async def add_member(idn: Identity, group_id: str, user_id: str) -> None:
     async def _do(s: AsyncSession) -> None:
         await fetch_group(s, group_id)
         await fetch_user(s, user_id)
-        if await s.get(m.GroupMembership, (user_id, group_id)) is None:
-            s.add(m.GroupMembership(user_id=user_id, group_id=group_id))
+        await insert_ignore(s, m.GroupMembership, user_id=user_id, group_id=group_id)
 
     await idn.tx(_do)
 

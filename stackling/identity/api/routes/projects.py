@@ -39,9 +39,10 @@ async def create_domain(body: DomainCreateBody, idn: IdentityDep, ctx: Context, 
     """Create a domain."""
     enforce(ctx, "identity:create_domain")
     fields = body.domain.fields()
-    if "explicit_domain_id" in fields:
-        fields["id"] = fields.pop("explicit_domain_id")
-    row, tags = await resources.create_project(idn, {**fields, "is_domain": True})
+    explicit_id = fields.pop("explicit_domain_id", None)
+    row, tags = await resources.create_project(
+        idn, {**fields, "is_domain": True}, explicit_id=explicit_id
+    )
     return {"domain": views.domain(base, row, tags)}
 
 
@@ -110,10 +111,27 @@ async def _visible_project(
 
 
 @router.get("/projects/{project_id}")
-async def get_project(project_id: str, idn: IdentityDep, ctx: Context, base: Base) -> dict:
+async def get_project(
+    project_id: str, idn: IdentityDep, ctx: Context, base: Base, query: Query
+) -> dict:
     """Show a project."""
     row, tags = await _visible_project(idn, ctx, project_id, "identity:get_project")
-    return {"project": views.project(base, row, tags)}
+    body = views.project(base, row, tags)
+    wanted = {k for k in _HIERARCHY_VIEWS if k in query}
+    if wanted:
+        parents, subtree = await resources.hierarchy(idn, project_id)
+        if "parents_as_ids" in wanted:
+            body["parents"] = views.parents_as_ids(parents)
+        if "parents_as_list" in wanted:
+            body["parents"] = [{"project": views.project(base, p, [])} for p in parents]
+        if "subtree_as_ids" in wanted:
+            body["subtree"] = views.subtree_as_ids(project_id, subtree)
+        if "subtree_as_list" in wanted:
+            body["subtree"] = [{"project": views.project(base, p, [])} for p in subtree]
+    return {"project": body}
+
+
+_HIERARCHY_VIEWS = ("parents_as_ids", "parents_as_list", "subtree_as_ids", "subtree_as_list")
 
 
 @router.patch("/projects/{project_id}")

@@ -1,0 +1,1 @@
+"""Helpers the test suites share: a throwaway PostgreSQL, API shortcuts, server processes."""
