@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     # The address clients are told to use (catalog, clouds.yaml); defaults to host:port.
     public_url: str = ""
     region: str = "RegionOne"
+    # Larger request bodies get 413 unread (Keystone's max_request_body_size); 0 turns it off.
+    max_request_body_bytes: int = Field(default=114688, ge=0)
     services: list[str] = ["identity"]
     admin_password: str = ""
     database: DatabaseSettings = DatabaseSettings()

@@ -48,32 +48,30 @@ def up(
             help="Admin password (default: generated once, kept in the data dir).",
         ),
     ] = None,
+    ready_fd: Annotated[
+        int | None, typer.Option("--ready-fd", hidden=True, help="Write one byte here once up.")
+    ] = None,
 ) -> None:
     """Run the cloud: every API on one port."""
     from stackling.runtime import process
 
     settings = _settings(data_dir, config, host=host, port=port, admin_password=admin_password)
     if detach:
-        argv = [
-            "up",
-            "--data-dir",
-            str(settings.data_dir),
-            "--host",
-            settings.host,
-            "--port",
-            str(settings.port),
-        ]
-        if config:
-            argv += ["--config", str(config.resolve())]
-        env_password = admin_password
-        if env_password:
-            # Passed through the environment, never on a command line others can read.
-            os.environ["STACKLING_ADMIN_PASSWORD"] = env_password
+        argv = None
+        if any(a.startswith("--admin-password") for a in sys.argv[1:]):
+            # A forked child would show this command line, password included, for
+            # as long as it runs: start a new interpreter, the password in its
+            # environment (never on a command line others can read).
+            os.environ["STACKLING_ADMIN_PASSWORD"] = settings.admin_password
+            argv = ["up", "--data-dir", str(settings.data_dir), "--host", settings.host]
+            argv += ["--port", str(settings.port)]
+            if config:
+                argv += ["--config", str(config.resolve())]
         pid = process.detach(settings, argv)
         _print_usage(settings, pid)
         return
     process.setup_logging(settings, to_stderr=True)
-    process.serve(settings)
+    process.serve(settings, ready_fd=ready_fd)
 
 
 def _print_usage(settings: Settings, pid: int) -> None:
@@ -111,9 +109,11 @@ def status(
 
     settings = _settings(data_dir, config)
     pid = process.read_pid(settings.data_dir)
-    report: dict[str, object] = {"pid": pid, "endpoint": settings.endpoint}
+    # The server records where it listens: `up --port N` needs no `status --port N`.
+    endpoint = process.read_endpoint(settings.data_dir) or settings.endpoint
+    report: dict[str, object] = {"pid": pid, "endpoint": endpoint}
     try:
-        report.update(httpx.get(f"{settings.endpoint}/healthcheck", timeout=5).json())
+        report.update(httpx.get(f"{endpoint}/healthcheck", timeout=5).json())
     except (httpx.HTTPError, ValueError) as exc:
         report["status"] = "down"
         report["error"] = str(exc)
@@ -123,7 +123,7 @@ def status(
         from rich.console import Console
         from rich.table import Table
 
-        table = Table(title=f"Stackling at {settings.endpoint} (pid {pid or '-'})")
+        table = Table(title=f"Stackling at {endpoint} (pid {pid or '-'})")
         table.add_column("service")
         table.add_column("status")
         table.add_column("details")

@@ -1,4 +1,4 @@
-"""ASGI middleware shared by every API: request ids and the access log."""
+"""ASGI middleware shared by every API: request ids, the access log, the body size limit."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import contextvars
 import logging
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 ACCESS_LOG = logging.getLogger("stackling.access")
@@ -69,3 +71,74 @@ class RequestIdMiddleware:
                     time.perf_counter() - started,
                 )
             request_id_var.reset(token)
+
+
+TooLarge = Callable[[Scope, int], Awaitable[Response]]
+
+
+class BodyLimitMiddleware:
+    """Answers 413 to a request body over `max_bytes`, before any route reads it.
+
+    Keystone refuses bodies over 112 KiB (oslo's sizelimit middleware) so that a
+    client cannot make the server buffer and parse megabytes of JSON. A declared
+    Content-Length over the limit is refused unread; a chunked body is read up
+    to the limit and handed to the app from memory. (Services that take bulk
+    uploads, image data or objects, will need their upload paths exempted.)
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int, too_large: TooLarge) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.too_large = too_large
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self.max_bytes <= 0:
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length")
+        if length is not None:
+            try:
+                declared = int(length)
+            except ValueError:
+                declared = 0  # the server's HTTP parser refuses malformed lengths
+            if declared > self.max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+            await self.app(scope, receive, send)
+            return
+        if b"chunked" not in headers.get(b"transfer-encoding", b"").lower():
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away before sending its whole body
+            body = message.get("body", b"")
+            size += len(body)
+            if size > self.max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+            chunks.append(body)
+            more = message.get("more_body", False)
+        buffered = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+        await self.app(scope, _replay([buffered], receive), send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.too_large(scope, self.max_bytes)
+        await response(scope, receive, send)
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    """A receive that hands out `messages` first, then defers to `receive`."""
+    pending = list(messages)
+
+    async def replay() -> Message:
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return replay

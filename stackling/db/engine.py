@@ -15,14 +15,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import event
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import event, text
+from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
+
+from stackling.common import errors
 
 LOG = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -37,6 +41,36 @@ def _is_retryable(exc: DBAPIError) -> bool:
         return True
     text = str(orig).lower()
     return "database is locked" in text or "database is busy" in text
+
+
+def _refused_value(exc: DBAPIError) -> str | None:
+    """Why the database refused a value of the request, or None when it is not that.
+
+    SQLSTATE class 22 ("data exception": a NUL character in text, a string
+    longer than its column, a number out of range...) and asyncpg's own check
+    of query arguments mean the request carried a value this database cannot
+    store or compare: bad input, not a server fault. SQLite stores such values,
+    PostgreSQL refuses them; either way the client gets an answer, not a 500.
+    """
+    orig = exc.orig
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    cause = getattr(orig, "__cause__", None)
+    refused = (
+        isinstance(exc, DataError)
+        or (isinstance(code, str) and code.startswith("22"))
+        or (cause is not None and type(cause).__name__ == "DataError")
+    )
+    if not refused:
+        return None
+    detail = str(cause if cause is not None else orig).strip().splitlines()
+    return detail[0][:200] if detail else "invalid value"
+
+
+def _bad_request(exc: DBAPIError) -> errors.BadRequest | None:
+    reason = _refused_value(exc)
+    if reason is None:
+        return None
+    return errors.BadRequest(f"Invalid input: a value cannot be stored or searched for ({reason}).")
 
 
 class Database:
@@ -95,7 +129,13 @@ class Database:
     async def session(self) -> AsyncIterator[AsyncSession]:
         """A session for reading; nothing it does is committed."""
         async with AsyncSession(self.read_engine, expire_on_commit=False) as session:
-            yield session
+            try:
+                yield session
+            except DBAPIError as exc:
+                bad = _bad_request(exc)
+                if bad is None:
+                    raise
+                raise bad from exc
 
     async def write(self, fn: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """Run `fn(session)` in one write transaction, retried when it loses a race."""
@@ -107,6 +147,9 @@ class Database:
                         return await self._write_once(fn)
                 return await self._write_once(fn)
             except DBAPIError as exc:
+                bad = _bad_request(exc)
+                if bad is not None:
+                    raise bad from exc
                 attempt += 1
                 if not _is_retryable(exc) or attempt > self.write_retries:
                     raise
@@ -120,6 +163,30 @@ class Database:
             session.begin(),
         ):
             return await fn(session)
+
+    @asynccontextmanager
+    async def exclusive(self, name: str, timeout_s: float = 300.0) -> AsyncIterator[None]:
+        """Hold a lock named `name` across every process using this database.
+
+        On PostgreSQL this is a session advisory lock on a connection of its own
+        (released on exit, or by the server if this process dies). On SQLite there
+        is nothing to take: its write transactions already exclude each other.
+        """
+        if self.is_sqlite:
+            yield
+            return
+        key = zlib.crc32(name.encode()) & 0x7FFFFFFF
+        deadline = time.monotonic() + timeout_s
+        async with self.write_engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            while not await conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}):
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"another process held the {name!r} lock for {timeout_s}s")
+                await asyncio.sleep(0.1)
+            try:
+                yield
+            finally:
+                await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
 
     async def dispose(self) -> None:
         """Close every pooled connection."""

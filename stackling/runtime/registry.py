@@ -25,7 +25,7 @@ class ServicePlugin(Protocol):
     path_prefix: str
 
     def router(self) -> APIRouter:
-        """Routes, with their full paths."""
+        """Routes, with their full paths; the same for every instance (built once per process)."""
         ...
 
     def fault_renderer(self) -> Renderer:

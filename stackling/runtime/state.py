@@ -44,12 +44,15 @@ class Runtime:
     async def start(self) -> None:
         """Migrate the schema, then start the bus and every service."""
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        began = time.perf_counter()
-        await migrate.upgrade(self.db)
-        LOG.info("schema ready in %.3fs", time.perf_counter() - began)
-        await self.bus.start()
-        for plugin in self.services.values():
-            await plugin.start(self)
+        # Hosts sharing one database start one after the other: the first creates
+        # the schema and bootstraps, the next find both done instead of racing.
+        async with self.db.exclusive("stackling:startup"):
+            began = time.perf_counter()
+            await migrate.upgrade(self.db)
+            LOG.info("schema ready in %.3fs", time.perf_counter() - began)
+            await self.bus.start()
+            for plugin in self.services.values():
+                await plugin.start(self)
         self.started_at = time.time()
 
     async def stop(self) -> None:
