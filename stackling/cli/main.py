@@ -16,6 +16,8 @@ from stackling.settings import Settings
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Stackling: an OpenStack cloud.")
 config_app = typer.Typer(no_args_is_help=True, help="Show configuration.")
 app.add_typer(config_app, name="config")
+identity_app = typer.Typer(no_args_is_help=True, help="Identity service maintenance.")
+app.add_typer(identity_app, name="identity")
 
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", help="State directory (database, keys, logs).")
@@ -151,6 +153,24 @@ def config_show(data_dir: DataDir = None, config: ConfigFile = None) -> None:
         scheme, _, rest = url.partition("://")
         data["database"]["url"] = f"{scheme}://***@{rest.split('@', 1)[1]}"
     typer.echo(json.dumps(data, indent=2, default=str))
+
+
+@identity_app.command("rotate-keys")
+def rotate_keys(data_dir: DataDir = None, config: ConfigFile = None) -> None:
+    """Rotate the token signing keys (a running server picks them up within seconds).
+
+    Tokens signed with a key stay valid until that key falls off the end of the
+    repository (identity.max_active_keys); rotate less often than tokens live.
+    """
+    from stackling.identity.keys import KeyRepository
+
+    settings = _settings(data_dir, config)
+    repo = KeyRepository(
+        settings.data_dir / "identity" / "fernet-keys", settings.identity.max_active_keys
+    )
+    repo.ensure()
+    repo.rotate()
+    typer.echo(f"rotated; keys now: {', '.join(p for p, _ in repo.version())}")
 
 
 def main() -> None:

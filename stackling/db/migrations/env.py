@@ -5,10 +5,9 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from stackling.db.base import Base
-from stackling.identity import models as _identity  # noqa: F401  (registers tables)
+from stackling.db.schema import metadata as full_metadata
 
-metadata = Base.metadata
+metadata = full_metadata()
 
 config = context.config
 connection = config.attributes.get("connection")

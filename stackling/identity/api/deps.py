@@ -14,17 +14,21 @@ from stackling.identity.service.core import Identity
 PREFIX = "/identity/v3"
 
 
-def identity(request: Request) -> Identity:
+# Dependencies are coroutines: FastAPI runs plain functions in a thread pool,
+# a hop that costs more than the work they do.
+
+
+async def identity(request: Request) -> Identity:
     """The identity service's state."""
     return request.app.state.runtime.service("identity").idn
 
 
-def links_base(request: Request) -> str:
+async def links_base(request: Request) -> str:
     """Base of the self links in responses."""
     return base_url(request, PREFIX)
 
 
-def query(request: Request) -> dict[str, str]:
+async def query(request: Request) -> dict[str, str]:
     """Query parameters as a plain dict (last value wins)."""
     return dict(request.query_params)
 

@@ -11,7 +11,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -49,7 +49,8 @@ async def fetch(s: AsyncSession, model: type[Row], ident: str, what: str) -> Row
     return row
 
 
-def _event_from_row(row: m.RevocationEvent) -> Event | None:
+def _event_from_row(row: Any) -> Event | None:
+    """The index entry of a revocation row (a model or a selected row of its columns)."""
     if row.user_id and row.project_id:
         return Event(
             "user_project", f"{row.user_id}:{row.project_id}", row.issued_before.timestamp()
@@ -149,35 +150,54 @@ class Identity:
 
     # -- revocation ---------------------------------------------------------
 
+    def _revocation_horizon(self) -> float:
+        """Events older than this cannot match a token anyone may still present."""
+        ident = self.settings.identity
+        return time.time() - ident.token_expiration_s - ident.allow_expired_window_s - 60
+
     async def load_revocations(self) -> None:
         """Read revocation events newer than the last one seen into the index."""
-        horizon = time.time() - self.settings.identity.token_expiration_s - 60
+        horizon = from_epoch(self._revocation_horizon())
+        ev = m.RevocationEvent
+        columns = [ev.id, ev.issued_before, *(getattr(ev, c) for c in _EVENT_COLUMNS.values())]
         async with self.db.session() as s:
-            rows = (
-                await s.scalars(
-                    select(m.RevocationEvent)
-                    .where(m.RevocationEvent.id > self.revocations.last_event_id)
-                    .order_by(m.RevocationEvent.id)
+            newest = await s.scalar(select(func.max(ev.id)))
+            result = await s.stream(
+                select(*columns).where(
+                    ev.id > self.revocations.last_event_id, ev.issued_before >= horizon
                 )
-            ).all()
-        events = []
-        for row in rows:
-            self.revocations.last_event_id = max(self.revocations.last_event_id, row.id)
-            ev = _event_from_row(row)
-            if ev is not None and ev.issued_before >= horizon:
-                events.append(ev)
+            )
+            events = [e async for row in result if (e := _event_from_row(row)) is not None]
         self.revocations.add(events)
+        self.revocations.last_event_id = max(self.revocations.last_event_id, newest or 0)
 
     async def _sync_loop(self) -> None:
-        # Other processes sharing the database may revoke tokens too.
+        # Other processes sharing the database may revoke tokens or rotate keys.
+        rounds = 0
         while True:
             await asyncio.sleep(2.0)
+            rounds += 1
             try:
                 self.reload_keys_if_rotated()
                 await self.load_revocations()
-                self.revocations.prune(time.time() - self.settings.identity.token_expiration_s - 60)
+                if rounds % 300 == 0:
+                    await self._forget_old_revocations()
             except Exception:
                 LOG.exception("revocation sync failed")
+
+    async def _forget_old_revocations(self) -> None:
+        """Drop events no token can match any more, from memory and from the table."""
+        horizon = self._revocation_horizon()
+        self.revocations.prune(horizon)
+
+        async def _do(s: AsyncSession) -> None:
+            await s.execute(
+                delete(m.RevocationEvent).where(
+                    m.RevocationEvent.issued_before < from_epoch(horizon)
+                )
+            )
+
+        await self.tx(_do)
 
     @staticmethod
     def record_revocations(session: AsyncSession, events: Iterable[Event]) -> list[Event]:

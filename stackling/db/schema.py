@@ -1,0 +1,17 @@
+"""The whole schema: every service's tables, and the migration revision they match."""
+
+from __future__ import annotations
+
+from sqlalchemy import MetaData
+
+# The newest revision in db/migrations/versions; a test checks the two agree,
+# so adding a migration without moving this fails the suite.
+HEAD = "0001"
+
+
+def metadata() -> MetaData:
+    """Metadata holding every table of every service (imports each models module)."""
+    from stackling.db.base import Base
+    from stackling.identity import models as _identity  # noqa: F401  (registers tables)
+
+    return Base.metadata
