@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from stackling.common import errors
@@ -16,6 +16,7 @@ from stackling.identity.revocation import Event
 from stackling.identity.service.assignments import SYSTEM, Target, effective_role_ids
 from stackling.identity.service.core import Identity
 from stackling.identity.service.roles import expand_implied, inference_map
+from stackling.identity.service.trusts import redelegation_chain
 from stackling.identity.tokens import Ref, TokenData, new_audit_id
 
 NO_AUTH = "The request you have made requires authentication."
@@ -305,11 +306,6 @@ async def _scope_target_enabled(s: AsyncSession, project: m.Project) -> None:
 async def _trust_scope(
     idn: Identity, s: AsyncSession, tok: TokenData, ident: _Identity, ref: Any
 ) -> TokenData:
-    # Imported here so that trust-scoped authentication stays within this function.
-    from sqlalchemy import update
-
-    from stackling.identity.service.trusts import redelegation_chain
-
     if not isinstance(ref, dict) or not isinstance(ref.get("id"), str) or not ref["id"]:
         raise errors.BadRequest("A trust scope requires a trust id.")
     if ident.app_cred is not None:
