@@ -27,8 +27,8 @@ def _escape(value: str) -> str:
 
 
 def is_true(value: str) -> bool:
-    """Keystone's reading of a boolean query value: '0' and 'false' are false."""
-    return value.strip().lower() not in ("0", "false", "no", "off")
+    """Keystone's reading of a boolean query value: only '0' and 'false' are false."""
+    return value.strip().lower() not in ("0", "false")
 
 
 def apply(

@@ -161,7 +161,10 @@ def _check_tags(tags: list[str]) -> list[str]:
     for tag in tags:
         if not tag or len(tag) > 255 or "/" in tag or "," in tag:
             raise errors.BadRequest(f"Invalid project tag {tag!r}.")
-    return list(dict.fromkeys(tags))
+    if len(set(tags)) != len(tags):
+        # Keystone's schema says uniqueItems: a repeated tag is refused, not merged.
+        raise errors.BadRequest("Project tags must be unique.")
+    return list(tags)
 
 
 async def _set_tags(s: AsyncSession, project_id: str, tags: list[str]) -> None:

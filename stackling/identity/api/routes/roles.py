@@ -190,7 +190,10 @@ def _grant_routes(scope: str, actor: str, inherited: bool) -> None:
     name = f"{'inherited_' if inherited else ''}{scope}_{actor}"
     router.add_api_route(many, list_, methods=["GET"], name=f"list_{name}_grants")
     router.add_api_route(one, put, methods=["PUT"], status_code=204, name=f"grant_{name}")
-    router.add_api_route(one, check, methods=["GET", "HEAD"], status_code=204, name=f"check_{name}")
+    for method in ("GET", "HEAD"):
+        router.add_api_route(
+            one, check, methods=[method], status_code=204, name=f"check_{name}_{method.lower()}"
+        )
     router.add_api_route(one, delete, methods=["DELETE"], status_code=204, name=f"revoke_{name}")
 
 
