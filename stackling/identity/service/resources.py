@@ -354,8 +354,15 @@ async def delete_project(idn: Identity, project_id: str) -> None:
 
 
 async def _purge_project(s: AsyncSession, row: m.Project) -> None:
+    """Delete a project and everything that only means something with it."""
     await s.execute(delete(m.Assignment).where(m.Assignment.target_id == row.id))
     await s.execute(delete(m.ProjectEndpoint).where(m.ProjectEndpoint.project_id == row.id))
+    await s.execute(delete(m.Credential).where(m.Credential.project_id == row.id))
+    await s.execute(
+        delete(m.ApplicationCredential).where(m.ApplicationCredential.project_id == row.id)
+    )
+    await s.execute(delete(m.Trust).where(m.Trust.project_id == row.id))
+    await s.execute(delete(m.Limit).where(m.Limit.project_id == row.id))
     await s.delete(row)
 
 

@@ -193,8 +193,20 @@ async def delete_user(idn: Identity, user_id: str) -> None:
             delete(m.ApplicationCredential).where(m.ApplicationCredential.user_id == user_id)
         )
         await s.execute(delete(m.AccessRule).where(m.AccessRule.user_id == user_id))
+        # Trusts the user gave or received are void with the user gone (Keystone deletes them).
+        trusts = (
+            await s.scalars(
+                select(m.Trust.id).where(
+                    (m.Trust.trustor_user_id == user_id) | (m.Trust.trustee_user_id == user_id)
+                )
+            )
+        ).all()
+        if trusts:
+            await s.execute(delete(m.Trust).where(m.Trust.id.in_(trusts)))
         await s.delete(row)
-        return idn.record_revocations(s, [Event("user", user_id, time.time())])
+        now = time.time()
+        events = [Event("user", user_id, now), *(Event("trust", t, now) for t in trusts)]
+        return idn.record_revocations(s, events)
 
     idn.apply_revocations(await idn.tx(_do))
 
