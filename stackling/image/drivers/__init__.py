@@ -1,0 +1,1 @@
+"""Image stores behind one Protocol."""
