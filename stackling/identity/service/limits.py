@@ -94,6 +94,23 @@ async def list_registered_limits(idn: Identity, query: Mapping[str, str]) -> lis
         return list((await s.scalars(stmt.order_by(m.Limit.id))).all())
 
 
+async def _add_limit(s: AsyncSession, item: dict[str, Any], value: int) -> m.Limit:
+    """Insert a registered limit (no project or domain in item) or a project/domain limit."""
+    row = m.Limit(
+        id=new_id(),
+        service_id=item["service_id"],
+        region_id=item.get("region_id"),
+        resource_name=item["resource_name"],
+        project_id=item.get("project_id"),
+        domain_id=item.get("domain_id"),
+        limit=value,
+        description=item.get("description"),
+    )
+    s.add(row)
+    await s.flush()
+    return row
+
+
 async def get_registered_limit(idn: Identity, limit_id: str) -> m.Limit:
     """One registered limit."""
     async with idn.db.session() as s:
@@ -113,19 +130,7 @@ async def create_registered_limits(idn: Identity, items: list[dict[str, Any]]) -
                     f"Duplicate entry for registered limit: service {item['service_id']}, "
                     f"region {item.get('region_id')}, resource {item['resource_name']}."
                 )
-            row = m.Limit(
-                id=new_id(),
-                service_id=item["service_id"],
-                region_id=item.get("region_id"),
-                resource_name=item["resource_name"],
-                project_id=None,
-                domain_id=None,
-                limit=item["default_limit"],
-                description=item.get("description"),
-            )
-            s.add(row)
-            await s.flush()
-            rows.append(row)
+            rows.append(await _add_limit(s, item, item["default_limit"]))
         return rows
 
     return await idn.tx(_do)
@@ -250,19 +255,7 @@ async def create_limits(idn: Identity, items: list[dict[str, Any]]) -> list[m.Li
                     f"Duplicate entry for limit: resource {item['resource_name']} of "
                     f"{item.get('project_id') or item.get('domain_id')}."
                 )
-            row = m.Limit(
-                id=new_id(),
-                service_id=item["service_id"],
-                region_id=item.get("region_id"),
-                resource_name=item["resource_name"],
-                project_id=item.get("project_id"),
-                domain_id=item.get("domain_id"),
-                limit=item["resource_limit"],
-                description=item.get("description"),
-            )
-            s.add(row)
-            await s.flush()
-            rows.append(row)
+            rows.append(await _add_limit(s, item, item["resource_limit"]))
         return rows
 
     return await idn.tx(_do)
