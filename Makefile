@@ -11,8 +11,8 @@ PORT ?= 8780
 HOST ?= 127.0.0.1
 
 # Debian packages: to run the cloud, and in addition to run its tests.
-APT_RUN := python3 python3-venv python3-pip ca-certificates
-APT_TEST := postgresql git procps
+APT_RUN := python3 python3-venv python3-pip ca-certificates qemu-utils syslinux syslinux-common mtools dosfstools
+APT_TEST := postgresql git procps qemu-system-x86 genisoimage openssh-client
 
 .PHONY: up down status install install-test test lint unit functional e2e bench bench-startup clean
 

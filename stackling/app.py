@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -67,8 +68,16 @@ def build_app(settings: Settings) -> FastAPI:
         )
 
     # Added first, so it runs inside the request-id middleware: a 413 carries an id too.
+    streamed = tuple(
+        re.compile(pattern)
+        for plugin in runtime.services.values()
+        for pattern in plugin.streamed_paths
+    )
     app.add_middleware(
-        BodyLimitMiddleware, max_bytes=settings.max_request_body_bytes, too_large=too_large
+        BodyLimitMiddleware,
+        max_bytes=settings.max_request_body_bytes,
+        too_large=too_large,
+        streamed=streamed,
     )
     app.add_middleware(RequestIdMiddleware, access_log=settings.log.access_log)
 

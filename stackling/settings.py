@@ -48,6 +48,40 @@ class IdentitySettings(BaseModel):
     trust_enabled: bool = True
 
 
+class ImageStoreSettings(BaseModel):
+    """One image store (a Glance "backend")."""
+
+    driver: str = "file"
+    description: str = "Filesystem store in the data dir"
+    # Where the file driver keeps data; empty means <data_dir>/images/<store id>.
+    path: str = ""
+
+
+class ImageSettings(BaseModel):
+    """Glance behaviour."""
+
+    # Store id -> store; the first is the default. More than one enables copy-image.
+    stores: dict[str, ImageStoreSettings] = {"file": ImageStoreSettings()}
+    # Per project; -1 means unlimited (Glance's unified-limit names).
+    image_count_total: int = Field(default=1000, ge=-1)
+    image_size_total_bytes: int = Field(default=1 << 40, ge=-1)
+    image_stage_total_bytes: int = Field(default=1 << 40, ge=-1)
+    image_count_uploading: int = Field(default=100, ge=-1)
+    image_member_quota: int = Field(default=128, ge=-1)
+    image_property_quota: int = Field(default=128, ge=-1)
+    image_tag_quota: int = Field(default=128, ge=-1)
+    # Largest single image accepted (Glance's image_size_cap, 1 TiB).
+    image_size_cap: int = Field(default=1 << 40, ge=1)
+    api_limit_max: int = Field(default=1000, ge=1)
+    limit_param_default: int = Field(default=25, ge=1)
+    # Register the locally built test image as `cirros` when the cloud has no images.
+    register_test_image: bool = True
+    # Inspect uploaded data with qemu-img before an image becomes active.
+    inspect_images: bool = True
+    # How long finished tasks stay listed (Glance's task_time_to_live, 48 h).
+    task_ttl_s: int = 172800
+
+
 class LogSettings(BaseModel):
     """Logging."""
 
@@ -72,11 +106,12 @@ class Settings(BaseSettings):
     region: str = "RegionOne"
     # Larger request bodies get 413 unread (Keystone's max_request_body_size); 0 turns it off.
     max_request_body_bytes: int = Field(default=114688, ge=0)
-    services: list[str] = ["identity"]
+    services: list[str] = ["identity", "image"]
     admin_password: str = ""
     database: DatabaseSettings = DatabaseSettings()
     bus: BusSettings = BusSettings()
     identity: IdentitySettings = IdentitySettings()
+    image: ImageSettings = ImageSettings()
     log: LogSettings = LogSettings()
 
     # The TOML file these settings were read from, if any (shown by `config show`).

@@ -42,6 +42,8 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
         "admin_password": ADMIN_PASSWORD,
         "identity": {"password_hash_rounds": 4},
         "log": {"access_log": False},
+        # Building the guest image is the e2e suite's business, not every cloud's.
+        "image": {"register_test_image": False},
     }
     return load(None, **_merge(base, overrides))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -82,17 +83,29 @@ class BodyLimitMiddleware:
     Keystone refuses bodies over 112 KiB (oslo's sizelimit middleware) so that a
     client cannot make the server buffer and parse megabytes of JSON. A declared
     Content-Length over the limit is refused unread; a chunked body is read up
-    to the limit and handed to the app from memory. (Services that take bulk
-    uploads, image data or objects, will need their upload paths exempted.)
+    to the limit and handed to the app from memory. Paths matching one of
+    `streamed` (image data, objects) are exempt: their routes stream the body
+    to storage and apply their own size limits.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int, too_large: TooLarge) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        too_large: TooLarge,
+        streamed: tuple[re.Pattern[str], ...] = (),
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.too_large = too_large
+        self.streamed = streamed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.max_bytes <= 0:
+        if (
+            scope["type"] != "http"
+            or self.max_bytes <= 0
+            or any(p.match(scope["path"]) for p in self.streamed)
+        ):
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])

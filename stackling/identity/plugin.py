@@ -19,6 +19,7 @@ from stackling.settings import Settings
 # What each service contributes to the catalog when it runs in this process.
 CATALOG: dict[str, CatalogEntry] = {
     "identity": CatalogEntry("identity", "keystone", "/identity", "Identity Service"),
+    "image": CatalogEntry("image", "glance", "/image", "Image Service"),
 }
 
 
@@ -28,6 +29,7 @@ class IdentityPlugin:
     name = "identity"
     catalog_type = "identity"
     path_prefix = "/identity"
+    streamed_paths: tuple[str, ...] = ()
 
     def __init__(self, settings: Settings, db: Database) -> None:
         self.settings = settings

@@ -14,6 +14,7 @@ from stackling.settings import Settings
 # Service name -> "module:factory"; a factory takes (settings, db) and returns a ServicePlugin.
 KNOWN_SERVICES: dict[str, str] = {
     "identity": "stackling.identity.plugin:IdentityPlugin",
+    "image": "stackling.image.plugin:ImagePlugin",
 }
 
 
@@ -23,6 +24,8 @@ class ServicePlugin(Protocol):
     name: str
     catalog_type: str
     path_prefix: str
+    # Regexes of paths whose request bodies are streamed (exempt from the body limit).
+    streamed_paths: tuple[str, ...]
 
     def router(self) -> APIRouter:
         """Routes, with their full paths; the same for every instance (built once per process)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 from collections.abc import AsyncIterator
@@ -16,7 +17,7 @@ from stackling.image.drivers.registry import make_store
 @pytest.fixture(params=["file", "fake"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> ImageStore:
     """Each store implementation, on a fresh directory."""
-    return make_store(request.param, tmp_path)
+    return make_store(request.param, tmp_path / "images")
 
 
 async def _chunks(data: bytes, size: int = 65536) -> AsyncIterator[bytes]:
@@ -81,8 +82,30 @@ async def test_delete_is_idempotent(store: ImageStore) -> None:
 
 
 async def test_filesystem_partials_are_swept_and_foreign_paths_refused(tmp_path: Path) -> None:
-    store = make_store("file", tmp_path)
+    store = make_store("file", tmp_path / "images")
     (tmp_path / "images" / ".partial" / "img-x.abc").write_bytes(b"half")
     assert await store.remove_partials() == 1
     with pytest.raises(NotInStore):
         await _read(store, "file:///etc/passwd")
+
+
+async def test_verify_refusal_keeps_nothing(store: ImageStore) -> None:
+    seen: list[bytes] = []
+
+    async def refuse(path: Path) -> None:
+        seen.append(await asyncio.to_thread(path.read_bytes))
+        raise ValueError("not a disk image")
+
+    with pytest.raises(ValueError):
+        await store.put("img-v", _chunks(b"abcdef", 3), verify=refuse)
+    assert seen == [b"abcdef"]
+    assert await store.locations() == set()
+
+
+async def test_verify_sees_complete_data_before_it_is_visible(store: ImageStore) -> None:
+    async def accept(path: Path) -> None:
+        assert await asyncio.to_thread(path.read_bytes) == b"abcdef"
+        assert await store.locations() == set()
+
+    stored = await store.put("img-w", _chunks(b"abcdef", 3), verify=accept)
+    assert await store.locations() == {stored.location}

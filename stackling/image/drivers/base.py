@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
+
+# Called with a local file holding the complete data before it becomes visible;
+# raising refuses the data (nothing is kept).
+Verifier = Callable[[Path], Awaitable[None]]
 
 
 class StoreError(Exception):
@@ -46,8 +51,12 @@ class ImageStore(Protocol):
         *,
         expected_size: int | None = None,
         max_size: int | None = None,
+        verify: Verifier | None = None,
     ) -> StoredData:
-        """Store the stream under image_id, hashing as it goes; visible only once complete."""
+        """Store the stream under image_id, hashing as it goes; visible only once complete.
+
+        A store that does not write local files spools to one when given `verify`.
+        """
         ...
 
     def get(

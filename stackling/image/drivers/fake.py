@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import AsyncIterable, AsyncIterator
+from pathlib import Path
 
-from stackling.image.drivers.base import NotInStore, SizeExceeded, SizeMismatch, StoredData
+from stackling.image.drivers.base import (
+    NotInStore,
+    SizeExceeded,
+    SizeMismatch,
+    StoredData,
+    Verifier,
+)
 from stackling.image.drivers.hashing import HASH_ALGO, DataHasher
 
 SCHEME = "fake://"
@@ -25,8 +33,9 @@ class FakeStore:
         *,
         expected_size: int | None = None,
         max_size: int | None = None,
+        verify: Verifier | None = None,
     ) -> StoredData:
-        """Collect the stream, check sizes, then publish it."""
+        """Collect the stream, check sizes, let `verify` see a spooled copy, then publish it."""
         hasher = DataHasher()
         parts: list[bytes] = []
         async for chunk in chunks:
@@ -38,8 +47,14 @@ class FakeStore:
                 raise SizeMismatch(f"image data is larger than {expected_size} bytes")
         if expected_size is not None and hasher.size != expected_size:
             raise SizeMismatch(f"got {hasher.size} bytes, {expected_size} were announced")
+        data = b"".join(parts)
+        if verify is not None:
+            with tempfile.TemporaryDirectory() as tmp:
+                spooled = Path(tmp) / image_id
+                spooled.write_bytes(data)
+                await verify(spooled)
         location = f"{SCHEME}{image_id}"
-        self._data[location] = b"".join(parts)
+        self._data[location] = data
         return StoredData(location, hasher.size, hasher.checksum, HASH_ALGO, hasher.hash_value)
 
     async def get(

@@ -21,6 +21,7 @@ from stackling.image.drivers.base import (
     SizeMismatch,
     StoredData,
     StoreError,
+    Verifier,
 )
 from stackling.image.drivers.hashing import HASH_ALGO, DataHasher
 
@@ -69,8 +70,9 @@ class FilesystemStore:
         *,
         expected_size: int | None = None,
         max_size: int | None = None,
+        verify: Verifier | None = None,
     ) -> StoredData:
-        """Write to a temp file, then fsync and rename it into place."""
+        """Write to a temp file, verify it, then fsync and rename it into place."""
         if "/" in image_id or image_id.startswith(".") or not image_id:
             raise StoreError(f"invalid image id {image_id!r}")
         limit = min(x for x in (expected_size, max_size, 1 << 62) if x is not None)
@@ -96,12 +98,15 @@ class FilesystemStore:
                 await asyncio.to_thread(self._write, fh, hasher, b"".join(pending))
             if expected_size is not None and hasher.size != expected_size:
                 raise SizeMismatch(f"got {hasher.size} bytes, {expected_size} were announced")
+            if verify is not None:
+                await asyncio.to_thread(fh.flush)
+                await verify(tmp)
             await asyncio.to_thread(self._seal, fh, tmp, self.root / image_id)
         except BaseException:
             await asyncio.to_thread(self._discard, fh, tmp)
             raise
         return StoredData(
-            location=f"{SCHEME}{self.root / image_id}",
+            location=self.location_of(image_id),
             size=hasher.size,
             checksum=hasher.checksum,
             hash_algo=HASH_ALGO,
@@ -142,6 +147,14 @@ class FilesystemStore:
                 yield data
         finally:
             await asyncio.to_thread(fh.close)
+
+    def local_path(self, location: str) -> Path:
+        """The file holding a location's data (for tools that need a path, like qemu-img)."""
+        return self._path(location)
+
+    def location_of(self, image_id: str) -> str:
+        """The location complete data for `image_id` has (or would have)."""
+        return f"{SCHEME}{self.root / image_id}"
 
     async def delete(self, location: str) -> None:
         """Unlink the file; already gone is fine."""

@@ -1,4 +1,4 @@
-"""Image stores by name, as settings choose them."""
+"""Image stores by driver name, as settings choose them."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ from stackling.image.drivers.base import ImageStore
 from stackling.image.drivers.fake import FakeStore
 from stackling.image.drivers.filesystem import FilesystemStore
 
+DRIVERS = ("file", "fake")
 
-def make_store(name: str, data_dir: Path) -> ImageStore:
-    """The store called `name`; `file` keeps images under <data_dir>/images."""
-    if name == "file":
-        return FilesystemStore(data_dir / "images")
-    if name == "fake":
+
+def make_store(driver: str, root: Path) -> ImageStore:
+    """A store of `driver`; the file driver keeps its data under `root`."""
+    if driver == "file":
+        return FilesystemStore(root)
+    if driver == "fake":
         return FakeStore()
-    raise ValueError(f"unknown image store {name!r} (known: file, fake)")
+    raise ValueError(f"unknown image store driver {driver!r} (known: {', '.join(DRIVERS)})")

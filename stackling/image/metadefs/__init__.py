@@ -1,0 +1,1 @@
+"""Glance's metadata definitions catalog (metadefs): namespaces and what they hold."""
