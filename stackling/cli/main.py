@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from stackling import settings as settings_mod
+from stackling.cli.image import image_app
 from stackling.settings import Settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Stackling: an OpenStack cloud.")
@@ -18,6 +19,7 @@ config_app = typer.Typer(no_args_is_help=True, help="Show configuration.")
 app.add_typer(config_app, name="config")
 identity_app = typer.Typer(no_args_is_help=True, help="Identity service maintenance.")
 app.add_typer(identity_app, name="identity")
+app.add_typer(image_app, name="image")
 
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", help="State directory (database, keys, logs).")

@@ -10,6 +10,7 @@ from stackling.common.faults import Renderer
 from stackling.db.engine import Database
 from stackling.image.api.router import build_router
 from stackling.image.faults import glance_fault
+from stackling.image.service import seed
 from stackling.image.service.core import ImageService
 from stackling.settings import Settings
 
@@ -36,8 +37,10 @@ class ImagePlugin:
         return glance_fault
 
     async def start(self, runtime: Any) -> None:
-        """Sweep what a crash left, reset interrupted transfers, ."""
+        """Sweep what a crash left, reset interrupted transfers, seed the test image."""
         await self.svc.start()
+        if self.settings.image.register_test_image:
+            self.svc.spawn(seed.register_test_image(self.svc), "register the test image")
 
     async def stop(self) -> None:
         """Stop background imports."""
