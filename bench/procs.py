@@ -69,6 +69,43 @@ def memory_kib(pid: int) -> dict[str, int]:
     return out
 
 
+def vmrss_kib(pid: int) -> int:
+    """VmRSS of one process in KiB (0 when it is gone); cheap enough to sample often."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"VmRSS:"):
+                    return int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return 0
+
+
+def with_descendants(pid: int) -> list[int]:
+    """`pid` and every process below it (children, their children, ...)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, []))
+    return out
+
+
+def disk_free_bytes(path: Path) -> int:
+    """Bytes available to this user on the filesystem holding `path`."""
+    st = os.statvfs(path)
+    return st.f_bavail * st.f_frsize
+
+
 @dataclass
 class Cloud:
     """Where a cloud's identity API is and how its admin logs in."""
@@ -148,6 +185,11 @@ class Stackling:
             return int((self.data_dir / "stackling.pid").read_text().strip())
         except (FileNotFoundError, ValueError):
             return None
+
+    def pids(self) -> list[int]:
+        """The server process and any children it runs (empty when not running)."""
+        pid = self.pid
+        return with_descendants(pid) if pid is not None else []
 
     @property
     def db(self) -> Path:
@@ -252,6 +294,14 @@ class Peer:
         """The Keystone gunicorn master and its workers."""
         try:
             master = int((self.data_dir / "run" / "keystone.pid").read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return []
+        return group_members(master) or [master]
+
+    def glance_pids(self) -> list[int]:
+        """The Glance gunicorn master and its workers."""
+        try:
+            master = int((self.data_dir / "run" / "glance.pid").read_text().strip())
         except (FileNotFoundError, ValueError):
             return []
         return group_members(master) or [master]

@@ -12,6 +12,7 @@ import asyncio
 import os
 import secrets
 from collections.abc import AsyncIterable, AsyncIterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import BinaryIO
 
@@ -28,7 +29,8 @@ from stackling.image.drivers.hashing import HASH_ALGO, DataHasher
 # Data is handed to the worker thread in slices of this size: large enough that
 # the thread hop is noise, small enough that memory stays flat whatever the image.
 _FLUSH_BYTES = 1 << 20
-_READ_BYTES = 1 << 20
+_WRITERS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="image-write")
+_READ_BYTES = 4 << 20
 SCHEME = "file://"
 
 
@@ -60,8 +62,7 @@ class FilesystemStore:
 
     @staticmethod
     def _write(fh: BinaryIO, hasher: DataHasher, data: bytes) -> None:
-        fh.write(data)
-        hasher.update(data)
+        hasher.update_parallel(data, fh.write)
 
     async def put(
         self,
@@ -79,21 +80,30 @@ class FilesystemStore:
         tmp = self.partial / f"{image_id}.{secrets.token_hex(6)}"
         hasher = DataHasher()
         fh = await asyncio.to_thread(open, tmp, "xb")
+        # One slice is written and hashed on a worker thread while the next one
+        # is received: the two overlap instead of taking turns.
+        job: Future[None] | None = None
         try:
             pending: list[bytes] = []
             pending_size = 0
+            received = 0
             async for chunk in chunks:
                 if not chunk:
                     continue
                 pending.append(chunk)
                 pending_size += len(chunk)
-                if hasher.size + pending_size > limit:
+                received += len(chunk)
+                if received > limit:
                     raise (SizeMismatch if limit == expected_size else SizeExceeded)(
                         f"image data is larger than {limit} bytes"
                     )
                 if pending_size >= _FLUSH_BYTES:
-                    await asyncio.to_thread(self._write, fh, hasher, b"".join(pending))
+                    if job is not None:
+                        await asyncio.wrap_future(job)
+                    job = _WRITERS.submit(self._write, fh, hasher, b"".join(pending))
                     pending, pending_size = [], 0
+            if job is not None:
+                await asyncio.wrap_future(job)
             if pending:
                 await asyncio.to_thread(self._write, fh, hasher, b"".join(pending))
             if expected_size is not None and hasher.size != expected_size:
@@ -103,6 +113,9 @@ class FilesystemStore:
                 await verify(tmp)
             await asyncio.to_thread(self._seal, fh, tmp, self.root / image_id)
         except BaseException:
+            if job is not None:
+                # The file may only be closed once the write in flight is over.
+                await asyncio.to_thread(wait, [job])
             await asyncio.to_thread(self._discard, fh, tmp)
             raise
         return StoredData(
