@@ -25,9 +25,16 @@ async def _parse(request: Request) -> Any:
     if not raw:
         raise errors.BadRequest("The request body is empty; JSON was expected.")
     try:
-        return json.loads(raw)
+        value = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise errors.BadRequest("The request body is not valid JSON.") from None
+    try:
+        # JSON may escape a lone UTF-16 surrogate ("\\ud800"): it parses, but is
+        # no character, so no database can store it (SQLite raises, PostgreSQL refuses).
+        json.dumps(value, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        raise errors.BadRequest("The request body holds an unpaired UTF-16 surrogate.") from None
+    return value
 
 
 async def json_body(request: Request) -> Any:

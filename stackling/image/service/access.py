@@ -61,9 +61,22 @@ async def can_see(s: AsyncSession, ctx: RequestContext, image: m.Image) -> bool:
     return member is not None
 
 
-async def load_visible(s: AsyncSession, ctx: RequestContext, image_id: str) -> m.Image:
-    """The image if the caller may see it, else Glance's 404."""
-    image = await s.get(m.Image, image_id)
+def lock(for_update: bool) -> bool | None:
+    """`with_for_update` for loading an image row a write transaction will decide on.
+
+    On PostgreSQL (READ COMMITTED) two transactions can otherwise both read
+    `queued` and both claim the image; locking the row makes the second wait
+    and then see the first one's change. SQLite write transactions already
+    exclude each other, and its dialect leaves the clause out.
+    """
+    return True if for_update else None
+
+
+async def load_visible(
+    s: AsyncSession, ctx: RequestContext, image_id: str, *, for_update: bool = False
+) -> m.Image:
+    """The image if the caller may see it, else Glance's 404 (locked with `for_update`)."""
+    image = await s.get(m.Image, image_id, with_for_update=lock(for_update))
     if image is None or image.status == "deleted" or not await can_see(s, ctx, image):
         raise not_found(image_id)
     return image

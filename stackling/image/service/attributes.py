@@ -59,6 +59,8 @@ def core_value(name: str, value: Any) -> Any:
             raise errors.BadRequest(f"Invalid value for '{name}': {value!r} is not a string.")
         if value is not None and len(value) > 255:
             raise errors.BadRequest(f"Invalid value for '{name}': longer than 255 characters.")
+        if value is not None:
+            refuse_nul(name, value)
         return value
     if name in _ENUMS:
         if value not in _ENUMS[name]:
@@ -88,7 +90,14 @@ def check_tag(tag: Any) -> str:
         raise errors.BadRequest("Invalid tag: tags are non-empty strings.")
     if len(tag) > 255:
         raise errors.BadRequest("Invalid tag: longer than 255 characters.")
+    refuse_nul("tag", tag)
     return tag
+
+
+def refuse_nul(name: str, value: str) -> None:
+    """400 for a NUL character, which PostgreSQL cannot store (SQLite would, silently)."""
+    if "\x00" in value:
+        raise errors.BadRequest(f"Invalid value for '{name}': cannot contain NUL characters.")
 
 
 def property_value(name: str, value: Any) -> str:

@@ -74,13 +74,30 @@ def _inspector(svc: ImageService, disk_format: str | None) -> _Inspector | None:
     return _Inspector(disk_format) if svc.conf.inspect_images else None
 
 
+async def _live(s: AsyncSession, image_id: str, *, for_update: bool = False) -> m.Image | None:
+    """The image, or None once it is gone (deleted images stay as tombstone rows).
+
+    `for_update` locks the row for the rest of the write transaction (see access.lock).
+    """
+    image = await s.get(m.Image, image_id, with_for_update=access.lock(for_update))
+    return None if image is None or image.status == "deleted" else image
+
+
+def _require_formats(image: m.Image) -> None:
+    """Glance's 400 for data (uploaded or imported) going into an image without formats."""
+    missing = [k for k in ("disk_format", "container_format") if not getattr(image, k)]
+    if missing:
+        noun = "Property" if len(missing) == 1 else "Properties"
+        raise errors.BadRequest(f"{noun} {', '.join(missing)} must be set prior to saving data.")
+
+
 async def _set_status(
     svc: ImageService, image_id: str, expected: str, status: str, **values: Any
 ) -> None:
     """Compare-and-set an image's status (nothing happens if someone moved it since)."""
 
     async def _set(s: AsyncSession) -> None:
-        image = await s.get(m.Image, image_id)
+        image = await _live(s, image_id, for_update=True)
         if image is not None and image.status == expected:
             image.status = status
             image.busy_host = None
@@ -105,16 +122,13 @@ async def upload(
     """PUT /file: store the data of a queued image and make it active."""
 
     async def _claim(s: AsyncSession) -> tuple[int, str | None]:
-        image = await access.load_visible(s, ctx, image_id)
+        image = await access.load_visible(s, ctx, image_id, for_update=True)
         access.require_modify(ctx, image, "upload data to")
         if image.status != "queued":
             raise errors.Conflict(
                 f"Image status transition from {image.status} to saving is not allowed"
             )
-        if not image.disk_format or not image.container_format:
-            raise errors.BadRequest(
-                "Properties disk_format, container_format must be set prior to saving data."
-            )
+        _require_formats(image)
         room = await quota.room_for_data(s, svc.conf, image.owner, staging=False)
         if content_length is not None and content_length > room:
             raise quota.OverQuota(
@@ -142,10 +156,11 @@ async def upload(
     )
 
     async def _activate(s: AsyncSession) -> bool:
-        image = await s.get(m.Image, image_id)
+        image = await _live(s, image_id, for_update=True)
         if image is None or image.status != "saving":
             s.add(m.OrphanData(store=store_id, url=stored.location))
             return False
+        await quota.lock_project(s, image.owner)
         used = await quota.usage(s, image.owner)
         limit = svc.conf.image_size_total_bytes
         if limit >= 0 and used.image_size_total + stored.size > limit:
@@ -162,7 +177,7 @@ async def upload(
     if not activated:
         await svc.purge_orphans()
         async with svc.db.session() as s:
-            image = await s.get(m.Image, image_id)
+            image = await _live(s, image_id)
         if image is None:
             raise access.not_found(image_id)
         if image.status == "queued":
@@ -272,7 +287,7 @@ async def stage(
     """PUT /stage: keep data in the staging area; the image waits in `uploading`."""
 
     async def _claim(s: AsyncSession) -> int:
-        image = await access.load_visible(s, ctx, image_id)
+        image = await access.load_visible(s, ctx, image_id, for_update=True)
         access.require_modify(ctx, image, "stage data for")
         if image.status != "queued":
             raise errors.Conflict(
@@ -295,7 +310,7 @@ async def stage(
     )
 
     async def _staged(s: AsyncSession) -> bool:
-        image = await s.get(m.Image, image_id)
+        image = await _live(s, image_id, for_update=True)
         if image is None or image.status != "uploading":
             s.add(m.OrphanData(store=STAGING, url=stored.location))
             return False
@@ -370,7 +385,7 @@ async def start_import(
     method, targets, must_succeed = _import_request(svc, body)
 
     async def _begin(s: AsyncSession) -> tuple[str, list[str]]:
-        image = await access.load_visible(s, ctx, image_id)
+        image = await access.load_visible(s, ctx, image_id, for_update=True)
         if method == "copy-image":
             if not ctx.is_admin:
                 raise errors.Forbidden("Only an administrator may copy images between stores.")
@@ -390,6 +405,7 @@ async def start_import(
                 raise errors.Conflict(
                     "Image needs to be staged before 'glance-direct' method can be used."
                 )
+            _require_formats(image)
             image.status = "importing"
             todo = targets
         image.busy_host = svc.host
@@ -435,7 +451,7 @@ async def _run_import(
         if method == "glance-direct":
             source_store, source_url = svc.staging, svc.staging_url(image_id)
             async with svc.db.session() as s:
-                image = await s.get(m.Image, image_id)
+                image = await _live(s, image_id)
             if image is None:
                 raise _Gone
             try:
@@ -495,7 +511,7 @@ async def _progress(
     """Record one store done (or failed); the first success makes the image active."""
 
     async def _step(s: AsyncSession) -> bool:
-        image = await s.get(m.Image, image_id)
+        image = await _live(s, image_id, for_update=True)
         if image is None:
             if stored is not None:
                 s.add(m.OrphanData(store=store_id, url=stored.location))
@@ -526,7 +542,7 @@ async def _finish(
     svc: ImageService, image_id: str, task_id: str, method: str, failed: list[str], message: str
 ) -> None:
     async def _done(s: AsyncSession) -> None:
-        image = await s.get(m.Image, image_id)
+        image = await _live(s, image_id, for_update=True)
         ok = not message and image is not None and image.status == "active"
         if image is not None:
             image.busy_host = None
@@ -552,7 +568,7 @@ async def _finish(
 
 async def _finish_refused(svc: ImageService, image_id: str, task_id: str, reason: str) -> None:
     async def _done(s: AsyncSession) -> None:
-        image = await s.get(m.Image, image_id)
+        image = await _live(s, image_id, for_update=True)
         if image is not None:
             image.status, image.reason, image.busy_host = "killed", reason, None
             image.staged_size = None
@@ -582,7 +598,7 @@ async def delete_from_store(
         raise errors.NotFound(f"Unknown store {store_id}.")
 
     async def _drop(s: AsyncSession) -> None:
-        image = await access.load_visible(s, ctx, image_id)
+        image = await access.load_visible(s, ctx, image_id, for_update=True)
         if image.status != "active":
             raise errors.Conflict(f"Image {image_id} is not active.")
         locs = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from stackling.common import errors
@@ -90,7 +91,11 @@ async def create(svc: ImageService, ctx: RequestContext, body: Any) -> ImageReco
         await s.flush()
         return await load_record(s, image)
 
-    return await svc.tx(_create)
+    try:
+        return await svc.tx(_create)
+    except IntegrityError:
+        # A concurrent create with the same id won the insert (PostgreSQL).
+        raise errors.Conflict(f"An image with identifier {image_id} already exists") from None
 
 
 async def show(svc: ImageService, ctx: RequestContext, image_id: str) -> ImageRecord:
@@ -156,7 +161,7 @@ async def update(
     conf = svc.conf
 
     async def _apply(s: AsyncSession) -> ImageRecord:
-        image = await access.load_visible(s, ctx, image_id)
+        image = await access.load_visible(s, ctx, image_id, for_update=True)
         access.require_modify(ctx, image)
         props = {
             p.name: p
@@ -230,7 +235,12 @@ async def _replace_tags(s: AsyncSession, conf: Any, image_id: str, tags: list[st
 
 
 async def forget(s: AsyncSession, image: m.Image) -> None:
-    """Delete an image's row; its stored data is recorded for deletion in the same step."""
+    """Delete an image; its stored data is recorded for deletion in the same step.
+
+    The row stays behind as a `deleted` tombstone, as Glance keeps deleted rows,
+    so an image id is never handed out twice: a new image created with a deleted
+    one's id could pass for it wherever that id is still referenced (OSSN-0075).
+    """
     locations = (
         await s.scalars(select(m.ImageLocation).where(m.ImageLocation.image_id == image.id))
     ).all()
@@ -240,14 +250,17 @@ async def forget(s: AsyncSession, image: m.Image) -> None:
     await s.execute(delete(m.ImageTag).where(m.ImageTag.image_id == image.id))
     await s.execute(delete(m.ImageMember).where(m.ImageMember.image_id == image.id))
     await s.execute(delete(m.ImageLocation).where(m.ImageLocation.image_id == image.id))
-    await s.delete(image)
+    image.status = "deleted"
+    image.busy_host = None
+    image.staged_size = None
+    image.updated_at = _now()
 
 
 async def delete_image(svc: ImageService, ctx: RequestContext, image_id: str) -> None:
     """Delete an image and its data (403 while protected)."""
 
     async def _delete(s: AsyncSession) -> None:
-        image = await access.load_visible(s, ctx, image_id)
+        image = await access.load_visible(s, ctx, image_id, for_update=True)
         access.require_modify(ctx, image, "delete")
         if image.protected:
             raise errors.Forbidden(f"Image {image_id} is protected and cannot be deleted.")
@@ -270,7 +283,7 @@ async def set_active(
     )
 
     async def _flip(s: AsyncSession) -> None:
-        image = await access.load_visible(s, ctx, image_id)
+        image = await access.load_visible(s, ctx, image_id, for_update=True)
         access.require_modify(ctx, image, verb)
         if image.status == target:
             return

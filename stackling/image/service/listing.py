@@ -41,6 +41,12 @@ _IN_FILTERS = {
 }
 _TIME_OPS = {"gt", "gte", "lt", "lte", "eq", "neq"}
 _PAGING = {"limit", "marker", "sort_key", "sort_dir", "sort"}
+# The largest value a BIGINT column (size) holds: a larger filter matches nothing
+# a database can store, and SQLite refuses to even bind it.
+_BIGINT_MAX = 2**63 - 1
+# Each filter is one more term in the WHERE clause, and SQLite refuses a query
+# nested 1000 deep: a list request asking for more than this is refused first.
+MAX_FILTERS = 100
 
 
 @dataclass(slots=True)
@@ -65,7 +71,7 @@ def _bool(name: str, value: str) -> bool:
     raise errors.BadRequest(f"Invalid value for '{name}': {value!r} is not a boolean.")
 
 
-def _int(name: str, value: str) -> int:
+def _int(name: str, value: str, maximum: int | None = _BIGINT_MAX) -> int:
     try:
         number = int(value)
     except ValueError:
@@ -74,6 +80,8 @@ def _int(name: str, value: str) -> int:
         ) from None
     if number < 0:
         raise errors.BadRequest(f"Invalid value for '{name}': cannot be negative.")
+    if maximum is not None and number > maximum:
+        raise errors.BadRequest(f"Invalid value for '{name}': must be at most {maximum}.")
     return number
 
 
@@ -146,7 +154,7 @@ def parse(pairs: list[tuple[str, str]], conf: ImageSettings) -> ListQuery:
     tags: list[str] = []
     for name, value in pairs:
         if name == "limit":
-            q.limit = min(_int(name, value), conf.api_limit_max)
+            q.limit = min(_int(name, value, maximum=None), conf.api_limit_max)
         elif name == "marker":
             q.marker = value
         elif name in _PAGING:
@@ -171,7 +179,7 @@ def parse(pairs: list[tuple[str, str]], conf: ImageSettings) -> ListQuery:
         elif name == "size":
             q.conditions.append(m.Image.size == _int(name, value))
         elif name in ("min_ram", "min_disk"):
-            q.conditions.append(getattr(m.Image, name) == _int(name, value))
+            q.conditions.append(getattr(m.Image, name) == _int(name, value, schemas.INT_MAX))
         elif name in ("created_at", "updated_at"):
             q.conditions.append(_time_condition(name, getattr(m.Image, name), value))
         elif name == "os_hidden":
@@ -203,6 +211,8 @@ def parse(pairs: list[tuple[str, str]], conf: ImageSettings) -> ListQuery:
                 )
             )
         )
+    if len(q.conditions) > MAX_FILTERS:
+        raise errors.BadRequest(f"Too many filters: at most {MAX_FILTERS} may be combined.")
     if q.hidden is not None:
         q.conditions.append(m.Image.os_hidden == q.hidden)
     return q
@@ -239,7 +249,7 @@ async def run(s: AsyncSession, ctx: RequestContext, q: ListQuery) -> list[m.Imag
     )
     if q.marker is not None:
         marker = await s.get(m.Image, q.marker)
-        if marker is None or not await access.can_see(s, ctx, marker):
+        if marker is None or marker.status == "deleted" or not await access.can_see(s, ctx, marker):
             raise errors.BadRequest(f"Invalid marker. Image {q.marker} could not be found.")
         stmt = stmt.where(_after(marker, q.sort))
     order = [

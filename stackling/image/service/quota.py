@@ -1,15 +1,16 @@
 """Per-project image quotas: count, stored bytes, staged bytes, uploads in flight.
 
 Checked inside the write transaction that claims the resource (serialised on
-SQLite, retried on conflict on PostgreSQL), so concurrent requests cannot
-together pass a limit that each alone respects.
+SQLite, under a per-project advisory lock on PostgreSQL), so concurrent
+requests cannot together pass a limit that each alone respects.
 """
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from stackling.common import errors
@@ -17,6 +18,8 @@ from stackling.image import models as m
 from stackling.settings import ImageSettings
 
 _UPLOADING = ("saving", "uploading", "importing")
+# The first key of this module's advisory locks ("img"), apart from other users' keys.
+_LOCK_NS = 0x696D67
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +45,7 @@ async def usage(s: AsyncSession, project: str | None) -> Usage:
                 func.coalesce(func.sum(m.Image.size), 0),
                 func.coalesce(func.sum(m.Image.staged_size), 0),
                 func.coalesce(func.sum(case((m.Image.status.in_(_UPLOADING), 1), else_=0)), 0),
-            ).where(m.Image.owner == project)
+            ).where(m.Image.owner == project, m.Image.status != "deleted")
         )
     ).one()
     return Usage(int(row[0]), int(row[1]), int(row[2]), int(row[3]))
@@ -62,8 +65,23 @@ def _over(limit: int, used: int, adding: int = 1) -> bool:
     return limit >= 0 and used + adding > limit
 
 
+async def lock_project(s: AsyncSession, project: str | None) -> None:
+    """Serialise the quota decisions of one project until this write transaction ends.
+
+    SQLite write transactions already run one at a time. On PostgreSQL (READ
+    COMMITTED) two transactions would each count without the other's new row;
+    a transaction-scoped advisory lock per project makes the second wait for
+    the first to commit, and its count then includes it.
+    """
+    if s.bind is None or s.bind.dialect.name != "postgresql":
+        return
+    key = zlib.crc32(f"image-quota:{project}".encode()) & 0x7FFFFFFF
+    await s.execute(text("SELECT pg_advisory_xact_lock(:ns, :key)"), {"ns": _LOCK_NS, "key": key})
+
+
 async def check_new_image(s: AsyncSession, conf: ImageSettings, project: str | None) -> None:
     """413 when the project already holds its image count."""
+    await lock_project(s, project)
     used = await usage(s, project)
     if _over(conf.image_count_total, used.image_count_total):
         raise OverQuota(
@@ -75,6 +93,7 @@ async def room_for_data(
     s: AsyncSession, conf: ImageSettings, project: str | None, *, staging: bool
 ) -> int:
     """Bytes the project may still store (or stage); 413 when none, or too many uploads."""
+    await lock_project(s, project)
     used = await usage(s, project)
     if _over(conf.image_count_uploading, used.image_count_uploading):
         raise OverQuota(

@@ -31,9 +31,10 @@ async def add_member(
     """Share an image with a project (pending until that project accepts)."""
     if not isinstance(member, str) or not member or len(member) > 255:
         raise errors.BadRequest("'member' is the id of the project to share the image with.")
+    attributes.refuse_nul("member", member)
 
     async def _add(s: AsyncSession) -> m.ImageMember:
-        image = await access.load_visible(s, ctx, image_id)
+        image = await access.load_visible(s, ctx, image_id, for_update=True)
         access.require_modify(ctx, image, "share")
         _only_shared(image)
         if await s.get(m.ImageMember, (image_id, member)) is not None:
@@ -91,7 +92,7 @@ async def set_member_status(
         )
 
     async def _set(s: AsyncSession) -> m.ImageMember:
-        image = await access.load_visible(s, ctx, image_id)
+        image = await access.load_visible(s, ctx, image_id, for_update=True)
         _only_shared(image)
         row = await s.get(m.ImageMember, (image_id, member))
         if row is None or not (access.owns(ctx, image) or ctx.project_id == member):
@@ -111,7 +112,7 @@ async def remove_member(svc: ImageService, ctx: RequestContext, image_id: str, m
     """Stop sharing with a project (the owner's decision)."""
 
     async def _remove(s: AsyncSession) -> None:
-        image = await access.load_visible(s, ctx, image_id)
+        image = await access.load_visible(s, ctx, image_id, for_update=True)
         _only_shared(image)
         row = await s.get(m.ImageMember, (image_id, member))
         if row is None or not (access.owns(ctx, image) or ctx.project_id == member):
@@ -127,7 +128,7 @@ async def add_tag(svc: ImageService, ctx: RequestContext, image_id: str, tag: st
     attributes.check_tag(tag)
 
     async def _add(s: AsyncSession) -> None:
-        image = await access.load_visible(s, ctx, image_id)
+        image = await access.load_visible(s, ctx, image_id, for_update=True)
         access.require_modify(ctx, image, "tag")
         if await s.get(m.ImageTag, (image_id, tag)) is not None:
             return
@@ -147,7 +148,7 @@ async def remove_tag(svc: ImageService, ctx: RequestContext, image_id: str, tag:
     """Untag an image; 404 when it does not carry the tag."""
 
     async def _remove(s: AsyncSession) -> None:
-        image = await access.load_visible(s, ctx, image_id)
+        image = await access.load_visible(s, ctx, image_id, for_update=True)
         access.require_modify(ctx, image, "untag")
         row = await s.get(m.ImageTag, (image_id, tag))
         if row is None:

@@ -11,6 +11,7 @@ from stackling.common import errors
 from stackling.image.api import body, views
 from stackling.image.api.deps import V2, Context, ImageDep, QueryPairs
 from stackling.image.service import images
+from stackling.image.service.data import IMPORT_METHODS
 
 router = APIRouter(tags=["images"])
 
@@ -22,7 +23,12 @@ async def create_image(request: Request, ctx: Context, svc: ImageDep) -> JSONRes
     return JSONResponse(
         views.image(rec),
         status_code=201,
-        headers={"Location": f"{str(request.base_url).rstrip('/')}/image/v2/images/{rec.image.id}"},
+        headers={
+            "Location": f"{str(request.base_url).rstrip('/')}/image/v2/images/{rec.image.id}",
+            # Clients (openstacksdk's use_import) learn here whether they may import.
+            "OpenStack-image-import-methods": ",".join(IMPORT_METHODS),
+            "OpenStack-image-store-ids": ",".join(svc.stores),
+        },
     )
 
 
