@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,9 +32,14 @@ async def _file_chunks(path: Path, size: int = 1 << 20) -> AsyncIterator[bytes]:
             yield data
 
 
+def _live_images() -> Any:
+    # Deleted images stay as tombstone rows; they do not count as images.
+    return select(func.count()).select_from(m.Image).where(m.Image.status != "deleted")
+
+
 async def _has_images(svc: ImageService) -> bool:
     async with svc.db.session() as s:
-        return bool(await s.scalar(select(func.count()).select_from(m.Image)))
+        return bool(await s.scalar(_live_images()))
 
 
 async def register_test_image(svc: ImageService) -> str | None:
@@ -49,7 +55,7 @@ async def register_test_image(svc: ImageService) -> str | None:
     stored = await svc.stores[store_id].put(image_id, _file_chunks(path))
 
     async def _register(s: AsyncSession) -> bool:
-        if await s.scalar(select(func.count()).select_from(m.Image)):
+        if await s.scalar(_live_images()):
             s.add(m.OrphanData(store=store_id, url=stored.location))
             return False
         now = utcnow().replace(microsecond=0)
