@@ -367,32 +367,6 @@ def client_ceiling(stack: contextlib.ExitStack, size_mib: int, timeout_s: float)
     return out
 
 
-class Conn(Connection):
-    """loadgen.Connection that knows 1xx/204/304 responses end at their headers.
-
-    loadgen reads a response without Content-Length or chunked encoding until
-    the server closes; a kept-alive 204 without Content-Length (which is what
-    RFC 9112 asks for) then waits for the server's keep-alive timeout.
-    """
-
-    def _response(self, sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
-        buf = self.buf
-        while (end := buf.find(b"\r\n\r\n")) < 0:
-            self._fill(sock)
-        lines = bytes(buf[:end]).decode("latin-1").split("\r\n")
-        status = int(lines[0].split(" ", 2)[1])
-        if status not in (204, 304) and not 100 <= status < 200:
-            return super()._response(sock)
-        del buf[: end + 4]
-        headers = {}
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-        if headers.get("connection", "").lower() == "close":
-            self.close()
-        return status, headers, b""
-
-
 # -- one cloud -------------------------------------------------------------------------
 
 
@@ -586,7 +560,7 @@ class Side:
         """Create + upload 1 MiB + show + delete, back to back, one connection."""
         parts = urlsplit(self.v2)
         host, port, path = parts.hostname or "127.0.0.1", parts.port or 80, parts.path
-        conn = Conn(host, port, self.timeout_s)
+        conn = Connection(host, port, self.timeout_s)
         data = os.urandom(MIB)
         auth = {"X-Auth-Token": self.token}
         create_body = json.dumps(

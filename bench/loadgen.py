@@ -85,7 +85,10 @@ class Connection:
         for line in lines[1:]:
             name, _, value = line.partition(":")
             headers[name.strip().lower()] = value.strip()
-        if "content-length" in headers:
+        if status in (204, 304) or 100 <= status < 200:
+            # These end at their headers whatever they declare (RFC 9112 6.3).
+            body = b""
+        elif "content-length" in headers:
             size = int(headers["content-length"])
             while len(buf) < size:
                 self._fill(sock)
