@@ -11,7 +11,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from stackling.db.base import Base, UTCDateTime
 
 
-def _now() -> dt.datetime:
+def now() -> dt.datetime:
+    """The current time to the second, as image timestamps are kept and shown."""
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
@@ -40,8 +41,8 @@ class Image(Base):
     min_ram: Mapped[int] = mapped_column(Integer, default=0)
     protected: Mapped[bool] = mapped_column(Boolean, default=False)
     os_hidden: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now)
-    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
     # Bytes held in the staging area by an unfinished stage + import.
     staged_size: Mapped[int | None] = mapped_column(BigInteger)
     # The host writing data while status is saving/uploading/importing, so a
@@ -73,7 +74,7 @@ class ImageTag(Base):
         ForeignKey("image_images.id", ondelete="CASCADE"), primary_key=True
     )
     value: Mapped[str] = mapped_column(String(255), primary_key=True)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
 
 
 class ImageMember(Base):
@@ -87,8 +88,8 @@ class ImageMember(Base):
     )
     member: Mapped[str] = mapped_column(String(255), primary_key=True)
     status: Mapped[str] = mapped_column(String(20), default="pending")
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now)
-    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
 
 
 class ImageLocation(Base):
@@ -101,7 +102,7 @@ class ImageLocation(Base):
     )
     store: Mapped[str] = mapped_column(String(255), primary_key=True)
     url: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
 
 
 class OrphanData(Base):
@@ -130,6 +131,6 @@ class Task(Base):
     input: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     message: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now)
-    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
     expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

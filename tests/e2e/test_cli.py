@@ -3,101 +3,27 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import sys
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.support.process import child_env, free_port, pid_alive, run, stackling_cmd
+from tests.support.cloud import Cloud, detached_cloud
+from tests.support.process import run, stackling_cmd
 
 pytestmark = pytest.mark.e2e
-
-OPENSTACK = Path(sys.executable).parent / "openstack"
-
-
-@dataclass
-class Cloud:
-    """A running cloud and how to reach it."""
-
-    data_dir: Path
-    port: int
-    env: dict[str, str]
-
-    @property
-    def auth_url(self) -> str:
-        """Keystone's URL."""
-        return f"http://127.0.0.1:{self.port}/identity/v3"
-
-    def openstack(self, *args: str, env: dict[str, str] | None = None, ok: bool = True) -> Any:
-        """Run `openstack ARGS`; its JSON output (with -f json), text otherwise, or the result."""
-        proc = run([str(OPENSTACK), *args], env=env or self.env, timeout=120)
-        if not ok:
-            return proc
-        assert proc.returncode == 0, (
-            f"openstack {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
-        )
-        if "json" in args:
-            return json.loads(proc.stdout) if proc.stdout.strip() else None
-        return proc.stdout
-
-    def as_user(self, name: str, password: str, project: str | None = None) -> dict[str, str]:
-        """An environment authenticating as `name` instead of the admin."""
-        env = {k: v for k, v in self.env.items() if k != "OS_CLOUD"}
-        env.update(
-            OS_AUTH_URL=self.auth_url,
-            OS_IDENTITY_API_VERSION="3",
-            OS_USERNAME=name,
-            OS_PASSWORD=password,
-            OS_USER_DOMAIN_NAME="Default",
-            OS_REGION_NAME="RegionOne",
-        )
-        if project:
-            env.update(OS_PROJECT_NAME=project, OS_PROJECT_DOMAIN_NAME="Default")
-        return env
 
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
     """`stackling up --detach` on a fresh data dir and a free port; `stackling down` after."""
-    if not OPENSTACK.is_file():
-        pytest.fail(f"the openstack CLI is not installed at {OPENSTACK}; run `make install`")
-    data_dir = tmp_path_factory.mktemp("cloud") / "data"
-    port = free_port()
-    env = child_env()
-    pid_path = data_dir / "stackling.pid"
-    started_pid: int | None = None
-    try:
-        up = run(
-            [*stackling_cmd(), "up", "--detach", "--data-dir", str(data_dir), "--port", str(port)],
-            env=env,
-            timeout=120,
-        )
-        started_pid = int(pid_path.read_text()) if pid_path.exists() else None
-        assert up.returncode == 0, f"stackling up failed:\n{up.stdout}\n{up.stderr}"
-        assert f"127.0.0.1:{port}" in up.stdout, up.stdout
-        clouds = data_dir / "clouds.yaml"
-        assert clouds.is_file()
-        assert clouds.stat().st_mode & 0o077 == 0, "clouds.yaml holds a password: 0600"
-        yield Cloud(
-            data_dir, port, {**env, "OS_CLIENT_CONFIG_FILE": str(clouds), "OS_CLOUD": "stackling"}
-        )
-    finally:
-        if started_pid is None and pid_path.exists():
-            started_pid = int(pid_path.read_text())
-        down = run([*stackling_cmd(), "down", "--data-dir", str(data_dir)], env=env, timeout=90)
-        if started_pid is not None and pid_alive(started_pid):
-            os.kill(started_pid, signal.SIGKILL)
-            pytest.fail(
-                f"stackling down left pid {started_pid} running:\n{down.stdout}\n{down.stderr}"
-            )
-        assert down.returncode == 0, down.stderr
+    with detached_cloud(tmp_path_factory.mktemp("cloud") / "data") as running:
+        assert f"127.0.0.1:{running.port}" in running.up_output, running.up_output
+        mode = running.clouds_yaml.stat().st_mode
+        assert mode & 0o077 == 0, "clouds.yaml holds a password: 0600"
+        yield running
 
 
 def _name(prefix: str) -> str:

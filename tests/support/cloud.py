@@ -28,6 +28,8 @@ class Cloud:
     data_dir: Path
     port: int
     env: dict[str, str]
+    # What `stackling up` printed.
+    up_output: str = ""
 
     @property
     def url(self) -> str:
@@ -128,7 +130,10 @@ def detached_cloud(data_dir: Path, **settings: str) -> Iterator[Cloud]:
         clouds = data_dir / "clouds.yaml"
         assert clouds.is_file()
         yield Cloud(
-            data_dir, port, {**env, "OS_CLIENT_CONFIG_FILE": str(clouds), "OS_CLOUD": "stackling"}
+            data_dir,
+            port,
+            {**env, "OS_CLIENT_CONFIG_FILE": str(clouds), "OS_CLOUD": "stackling"},
+            up.stdout,
         )
     finally:
         if started_pid is None and pid_path.exists():

@@ -23,7 +23,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from stackling.common import errors
 from stackling.common.context import RequestContext
 from stackling.common.ids import new_uuid
-from stackling.common.timeutil import utcnow
 from stackling.image import inspect
 from stackling.image import models as m
 from stackling.image.drivers.base import SizeExceeded, SizeMismatch, StoredData, StoreError
@@ -35,10 +34,6 @@ LOG = logging.getLogger(__name__)
 IMPORT_METHODS = ("glance-direct", "copy-image")
 _NO_NETWORK_METHODS = ("web-download", "glance-download")
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
-
-
-def _now() -> Any:
-    return utcnow().replace(microsecond=0)
 
 
 class RangeNotSatisfiable(errors.StacklingError):
@@ -101,7 +96,7 @@ async def _set_status(
         if image is not None and image.status == expected:
             image.status = status
             image.busy_host = None
-            image.updated_at = _now()
+            image.updated_at = m.now()
             for key, value in values.items():
                 setattr(image, key, value)
 
@@ -136,7 +131,7 @@ async def upload(
             )
         image.status = "saving"
         image.busy_host = svc.host
-        image.updated_at = _now()
+        image.updated_at = m.now()
         return room, image.disk_format
 
     room, disk_format = await svc.tx(_claim)
@@ -227,7 +222,7 @@ def _record_data(image: m.Image, stored: StoredData, virtual_size: int | None = 
     if virtual_size is not None:
         image.virtual_size = virtual_size
     image.busy_host = None
-    image.updated_at = _now()
+    image.updated_at = m.now()
 
 
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
@@ -298,7 +293,7 @@ async def stage(
             raise quota.OverQuota(f"Staged data of {content_length} bytes exceeds the quota.")
         image.status = "uploading"
         image.busy_host = svc.host
-        image.updated_at = _now()
+        image.updated_at = m.now()
         return room
 
     room = await svc.tx(_claim)
@@ -316,7 +311,7 @@ async def stage(
             return False
         image.staged_size = stored.size
         image.busy_host = None
-        image.updated_at = _now()
+        image.updated_at = m.now()
         return True
 
     if not await svc.tx(_staged):
@@ -409,13 +404,13 @@ async def start_import(
             image.status = "importing"
             todo = targets
         image.busy_host = svc.host
-        image.updated_at = _now()
+        image.updated_at = m.now()
         props = await _props(s, image_id)
         _set_property(s, props, image_id, "os_glance_importing_to_stores", ",".join(todo))
         _set_property(s, props, image_id, "os_glance_failed_import", "")
         task_id = new_uuid()
         _set_property(s, props, image_id, "os_glance_import_task", task_id)
-        now = _now()
+        now = m.now()
         s.add(
             m.Task(
                 id=task_id,
@@ -532,7 +527,7 @@ async def _progress(
                 _record_data(image, stored, virtual_size)
                 image.status = "active"
                 image.staged_size = None
-        image.updated_at = _now()
+        image.updated_at = m.now()
         return True
 
     return await svc.tx(_step)
@@ -557,7 +552,7 @@ async def _finish(
             task.status = "success" if ok else "failure"
             task.message = message if not ok else ""
             task.result = {"image_id": image_id} if ok else None
-            task.updated_at = _now()
+            task.updated_at = m.now()
             task.expires_at = _expiry(svc)
         if method == "glance-direct":
             s.add(m.OrphanData(store=STAGING, url=svc.staging_url(image_id)))
@@ -577,7 +572,7 @@ async def _finish_refused(svc: ImageService, image_id: str, task_id: str, reason
         task = await s.get(m.Task, task_id)
         if task is not None:
             task.status, task.message = "failure", f"Image data was refused: {reason}"
-            task.updated_at, task.expires_at = _now(), _expiry(svc)
+            task.updated_at, task.expires_at = m.now(), _expiry(svc)
         s.add(m.OrphanData(store=STAGING, url=svc.staging_url(image_id)))
 
     await svc.tx(_done)
@@ -585,7 +580,7 @@ async def _finish_refused(svc: ImageService, image_id: str, task_id: str, reason
 
 
 def _expiry(svc: ImageService) -> Any:
-    return _now() + dt.timedelta(seconds=svc.conf.task_ttl_s)
+    return m.now() + dt.timedelta(seconds=svc.conf.task_ttl_s)
 
 
 async def delete_from_store(
@@ -615,7 +610,7 @@ async def delete_from_store(
                 m.ImageLocation.image_id == image_id, m.ImageLocation.store == store_id
             )
         )
-        image.updated_at = _now()
+        image.updated_at = m.now()
 
     await svc.tx(_drop)
     await svc.purge_orphans()

@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from stackling.common import errors
 from stackling.common.context import RequestContext
 from stackling.common.ids import new_uuid
-from stackling.common.timeutil import utcnow
 from stackling.image import models as m
 from stackling.image import schemas
 from stackling.image.service import access, attributes, listing, quota
@@ -19,10 +18,6 @@ from stackling.image.service.core import ImageService
 from stackling.image.service.records import ImageRecord, load_record, load_records
 
 _PATCH_OPS = ("add", "remove", "replace")
-
-
-def _now() -> Any:
-    return utcnow().replace(microsecond=0)
 
 
 def _check_publicize(ctx: RequestContext, visibility: str | None) -> None:
@@ -70,7 +65,7 @@ async def create(svc: ImageService, ctx: RequestContext, body: Any) -> ImageReco
         if await s.get(m.Image, new_id) is not None:
             raise errors.Conflict(f"An image with identifier {new_id} already exists")
         await quota.check_new_image(s, conf, owner)
-        now = _now()
+        now = m.now()
         image = m.Image(
             id=new_id,
             owner=owner,
@@ -200,7 +195,7 @@ async def update(
             raise quota.OverQuota(
                 f"Maximum number of properties exceeded: the quota is {conf.image_property_quota}."
             )
-        image.updated_at = _now()
+        image.updated_at = m.now()
         await s.flush()
         return await load_record(s, image)
 
@@ -230,7 +225,7 @@ async def _replace_tags(s: AsyncSession, conf: Any, image_id: str, tags: list[st
             f"Maximum number of tags exceeded: the quota is {conf.image_tag_quota}."
         )
     await s.execute(delete(m.ImageTag).where(m.ImageTag.image_id == image_id))
-    now = _now()
+    now = m.now()
     s.add_all(m.ImageTag(image_id=image_id, value=t, created_at=now) for t in tags)
 
 
@@ -253,7 +248,7 @@ async def forget(s: AsyncSession, image: m.Image) -> None:
     image.status = "deleted"
     image.busy_host = None
     image.staged_size = None
-    image.updated_at = _now()
+    image.updated_at = m.now()
 
 
 async def delete_image(svc: ImageService, ctx: RequestContext, image_id: str) -> None:
@@ -290,6 +285,6 @@ async def set_active(
         if image.status != source:
             raise errors.Forbidden(f"Not allowed to {verb} image in status '{image.status}'.")
         image.status = target
-        image.updated_at = _now()
+        image.updated_at = m.now()
 
     await svc.tx(_flip)

@@ -18,7 +18,6 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from stackling.common.ids import new_uuid
-from stackling.common.timeutil import utcnow
 from stackling.image import inspect, testimage
 from stackling.image import models as m
 from stackling.image.service.core import ImageService
@@ -58,7 +57,7 @@ async def register_test_image(svc: ImageService) -> str | None:
         if await s.scalar(_live_images()):
             s.add(m.OrphanData(store=store_id, url=stored.location))
             return False
-        now = utcnow().replace(microsecond=0)
+        now = m.now()
         s.add(
             m.Image(
                 id=image_id,

@@ -7,7 +7,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from stackling.common import errors
 from stackling.common.context import RequestContext
-from stackling.common.timeutil import utcnow
 from stackling.image import models as m
 from stackling.image import schemas
 from stackling.image.service import access, attributes, quota
@@ -44,7 +43,7 @@ async def add_member(
             count = await s.scalar(select(func.count()).where(m.ImageMember.image_id == image_id))
             if (count or 0) >= limit:
                 raise quota.OverQuota(f"Maximum number of image members exceeded: {limit}.")
-        now = utcnow().replace(microsecond=0)
+        now = m.now()
         row = m.ImageMember(
             image_id=image_id, member=member, status="pending", created_at=now, updated_at=now
         )
@@ -102,7 +101,7 @@ async def set_member_status(
         if not ctx.is_member:
             raise errors.Forbidden("You are not authorized to change this membership.")
         row.status = str(status)
-        row.updated_at = utcnow().replace(microsecond=0)
+        row.updated_at = m.now()
         return row
 
     return await svc.tx(_set)
@@ -137,7 +136,7 @@ async def add_tag(svc: ImageService, ctx: RequestContext, image_id: str, tag: st
             count = await s.scalar(select(func.count()).where(m.ImageTag.image_id == image_id))
             if (count or 0) >= limit:
                 raise quota.OverQuota(f"Maximum number of tags exceeded: the quota is {limit}.")
-        now = utcnow().replace(microsecond=0)
+        now = m.now()
         s.add(m.ImageTag(image_id=image_id, value=tag, created_at=now))
         image.updated_at = now
 
@@ -154,6 +153,6 @@ async def remove_tag(svc: ImageService, ctx: RequestContext, image_id: str, tag:
         if row is None:
             raise errors.NotFound(f"Tag {tag} not found on image {image_id}.")
         await s.delete(row)
-        image.updated_at = utcnow().replace(microsecond=0)
+        image.updated_at = m.now()
 
     await svc.tx(_remove)
