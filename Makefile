@@ -11,10 +11,11 @@ PORT ?= 8780
 HOST ?= 127.0.0.1
 
 # Debian packages: to run the cloud, and in addition to run its tests.
-APT_RUN := python3 python3-venv python3-pip ca-certificates qemu-utils syslinux syslinux-common mtools dosfstools
-APT_TEST := postgresql git procps qemu-system-x86 genisoimage openssh-client
+APT_RUN := python3 python3-venv python3-pip ca-certificates gcc pkg-config qemu-utils syslinux syslinux-common mtools dosfstools \
+  libvirt-dev libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 genisoimage
+APT_TEST := postgresql git procps openssh-client
 
-.PHONY: up down status install install-test test lint unit functional e2e bench bench-startup clean
+.PHONY: up down status install install-test test lint unit functional e2e bench bench-startup bench-compute clean
 
 up: install
 	$(BIN)/stackling up --detach --data-dir $(DATA_DIR) --host $(HOST) --port $(PORT)
@@ -78,6 +79,12 @@ bench: install
 
 bench-startup: install
 	$(BIN)/python bench/startup.py
+
+# Nova API to ACTIVE and server listing (fake driver) against the peer's Nova
+# (about 30 min; BENCH_ARGS="--libvirt" adds real guests, "--skip-peer" leaves the peer out).
+bench-compute: install
+	$(call apt_ensure,rabbitmq-server)
+	$(BIN)/python bench/compute.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

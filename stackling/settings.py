@@ -82,6 +82,45 @@ class ImageSettings(BaseModel):
     task_ttl_s: int = 172800
 
 
+class ComputeSettings(BaseModel):
+    """Nova behaviour: the hypervisor driver, allocation ratios, default quotas."""
+
+    # "libvirt" runs real guests; "fake" is for tests and scale simulation only.
+    driver: str = "libvirt"
+    # This host's name as a compute host; empty means the machine's hostname.
+    host: str = ""
+    # With the fake driver: how many hosts to simulate (host, host-2, host-3...).
+    fake_hosts: int = Field(default=1, ge=1, le=1000)
+    libvirt_uri: str = "qemu:///system"
+    # "auto" uses KVM only when a probe guest actually runs under it, else QEMU TCG.
+    virt_type: str = "auto"
+    # How long a guest gets to shut down cleanly before it is forced off (Nova's default).
+    shutdown_timeout_s: float = Field(default=60.0, ge=0)
+    cpu_allocation_ratio: float = Field(default=4.0, gt=0)
+    ram_allocation_ratio: float = Field(default=1.0, gt=0)
+    disk_allocation_ratio: float = Field(default=1.0, gt=0)
+    reserved_host_memory_mb: int = Field(default=512, ge=0)
+    reserved_host_disk_mb: int = Field(default=0, ge=0)
+    # Until networking gives guests the metadata service, the config drive carries it.
+    force_config_drive: bool = True
+    default_availability_zone: str = "nova"
+    # Builds and other actions a compute host runs at once.
+    max_concurrent_actions: int = Field(default=10, ge=1)
+    create_default_flavors: bool = True
+    api_max_limit: int = Field(default=1000, ge=1)
+    # Default quotas (the `default` quota class); -1 is unlimited.
+    quota_instances: int = Field(default=10, ge=-1)
+    quota_cores: int = Field(default=20, ge=-1)
+    quota_ram: int = Field(default=51200, ge=-1)
+    quota_key_pairs: int = Field(default=100, ge=-1)
+    quota_metadata_items: int = Field(default=128, ge=-1)
+    quota_server_groups: int = Field(default=10, ge=-1)
+    quota_server_group_members: int = Field(default=10, ge=-1)
+    quota_injected_files: int = Field(default=5, ge=-1)
+    quota_injected_file_content_bytes: int = Field(default=10240, ge=-1)
+    quota_injected_file_path_bytes: int = Field(default=255, ge=-1)
+
+
 class LogSettings(BaseModel):
     """Logging."""
 
@@ -106,12 +145,13 @@ class Settings(BaseSettings):
     region: str = "RegionOne"
     # Larger request bodies get 413 unread (Keystone's max_request_body_size); 0 turns it off.
     max_request_body_bytes: int = Field(default=114688, ge=0)
-    services: list[str] = ["identity", "image"]
+    services: list[str] = ["identity", "placement", "image", "compute"]
     admin_password: str = ""
     database: DatabaseSettings = DatabaseSettings()
     bus: BusSettings = BusSettings()
     identity: IdentitySettings = IdentitySettings()
     image: ImageSettings = ImageSettings()
+    compute: ComputeSettings = ComputeSettings()
     log: LogSettings = LogSettings()
 
     # The TOML file these settings were read from, if any (shown by `config show`).

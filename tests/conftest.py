@@ -44,6 +44,8 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
         "log": {"access_log": False},
         # Building the guest image is the e2e suite's business, not every cloud's.
         "image": {"register_test_image": False},
+        # In-process clouds simulate their hosts; real guests are the e2e suite's.
+        "compute": {"driver": "fake"},
     }
     return load(None, **_merge(base, overrides))
 

@@ -20,6 +20,8 @@ from stackling.settings import Settings
 CATALOG: dict[str, CatalogEntry] = {
     "identity": CatalogEntry("identity", "keystone", "/identity", "Identity Service"),
     "image": CatalogEntry("image", "glance", "/image", "Image Service"),
+    "placement": CatalogEntry("placement", "placement", "/placement", "Placement Service"),
+    "compute": CatalogEntry("compute", "nova", "/compute/v2.1", "Compute Service"),
 }
 
 

@@ -15,6 +15,8 @@ from stackling.settings import Settings
 KNOWN_SERVICES: dict[str, str] = {
     "identity": "stackling.identity.plugin:IdentityPlugin",
     "image": "stackling.image.plugin:ImagePlugin",
+    "placement": "stackling.placement.plugin:PlacementPlugin",
+    "compute": "stackling.compute.plugin:ComputePlugin",
 }
 
 

@@ -30,6 +30,8 @@ def child_env(**extra: str) -> dict[str, str]:
     env["STACKLING_IDENTITY__PASSWORD_HASH_ROUNDS"] = "4"
     # Building the guest image is for the tests that want it; they turn this on.
     env["STACKLING_IMAGE__REGISTER_TEST_IMAGE"] = "false"
+    # Real guests are for the compute e2e tests, which ask for the libvirt driver.
+    env["STACKLING_COMPUTE__DRIVER"] = "fake"
     env.update(extra)
     return env
 

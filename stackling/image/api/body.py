@@ -2,39 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import Request
 
 from stackling.common import errors
+from stackling.common.body import content_type as _content_type
+from stackling.common.body import parse_json as _parse
 
 PATCH_TYPES = (
     "application/openstack-images-v2.1-json-patch",
     "application/openstack-images-v2.0-json-patch",
 )
-
-
-def _content_type(request: Request) -> str:
-    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-
-
-async def _parse(request: Request) -> Any:
-    raw = await request.body()
-    if not raw:
-        raise errors.BadRequest("The request body is empty; JSON was expected.")
-    try:
-        value = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise errors.BadRequest("The request body is not valid JSON.") from None
-    try:
-        # JSON may escape a lone UTF-16 surrogate ("\\ud800"): it parses, but is
-        # no character, so no database can store it (SQLite raises, PostgreSQL refuses).
-        json.dumps(value, ensure_ascii=False).encode()
-    except UnicodeEncodeError:
-        raise errors.BadRequest("The request body holds an unpaired UTF-16 surrogate.") from None
-    return value
 
 
 async def json_body(request: Request) -> Any:

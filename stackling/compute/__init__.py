@@ -1,0 +1,1 @@
+"""Compute: Nova v2.1, the scheduler, the compute agent and its hypervisor drivers."""

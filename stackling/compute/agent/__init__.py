@@ -1,0 +1,1 @@
+"""The compute agent: one per host, converging its hypervisor toward the database."""

@@ -1,0 +1,1 @@
+"""Nova v2.1 HTTP layer: routes translate, the service decides."""

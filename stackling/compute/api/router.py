@@ -1,0 +1,54 @@
+"""All compute routes under /compute."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from stackling.compute.api.microversion import microversion
+from stackling.compute.api.routes import (
+    audit_log,
+    extensions,
+    external_events,
+    flavors,
+    hosts,
+    images_proxy,
+    keypairs,
+    migrations,
+    networks_proxy,
+    os_hosts,
+    quotas,
+    server_actions,
+    server_extras,
+    server_groups,
+    servers,
+    usage,
+    versions,
+)
+
+
+def build_router() -> APIRouter:
+    """Nova v2.1: version discovery plus every resource; each route negotiates a microversion."""
+    router = APIRouter()
+    router.include_router(versions.router)
+    api = APIRouter(dependencies=[Depends(microversion)])
+    for module in (
+        servers,
+        server_actions,
+        server_extras,
+        flavors,
+        keypairs,
+        server_groups,
+        hosts,
+        quotas,
+        usage,
+        images_proxy,
+        os_hosts,
+        migrations,
+        audit_log,
+        extensions,
+        networks_proxy,
+        external_events,
+    ):
+        api.include_router(module.router)
+    router.include_router(api)
+    return router

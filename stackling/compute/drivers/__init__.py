@@ -1,0 +1,1 @@
+"""Hypervisor drivers behind one Protocol (base.py), chosen by name in settings."""

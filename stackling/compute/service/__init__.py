@@ -1,0 +1,1 @@
+"""The compute service layer: every decision about servers, flavors, quotas and hosts."""

@@ -1,0 +1,1 @@
+"""Placement 1.x: resource providers, inventories, traits, aggregates and allocations."""

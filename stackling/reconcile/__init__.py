@@ -1,0 +1,1 @@
+"""Reconciliation helpers shared by every agent: the per-key serial work queue."""
