@@ -96,7 +96,8 @@ class ComputeSettings(BaseModel):
     virt_type: str = "auto"
     # How long a guest gets to shut down cleanly before it is forced off (Nova's default).
     shutdown_timeout_s: float = Field(default=60.0, ge=0)
-    cpu_allocation_ratio: float = Field(default=4.0, gt=0)
+    # Nova's long-standing default; small test guests idle most of the time.
+    cpu_allocation_ratio: float = Field(default=16.0, gt=0)
     ram_allocation_ratio: float = Field(default=1.0, gt=0)
     disk_allocation_ratio: float = Field(default=1.0, gt=0)
     reserved_host_memory_mb: int = Field(default=512, ge=0)

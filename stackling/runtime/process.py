@@ -59,7 +59,18 @@ def read_pid(data_dir: Path) -> int | None:
         return None
     except PermissionError:
         return pid
+    if _is_zombie(pid):
+        # Killed and not yet reaped by whoever adopted it: not a running server.
+        return None
     return pid
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(") ", 1)[1][:1] == "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def setup_logging(settings: Settings, *, to_stderr: bool) -> None:

@@ -173,8 +173,20 @@ class ComputeAgent:
         from stackling.compute.service.scheduler import resources_of
 
         placement = self.svc.peer("placement")
-        live = {inst.uuid for inst in mine}
         async with self.svc.db.session() as s:
+            # Servers being placed right now (no host yet) hold claims the conductor just
+            # made on this host: only deleted, failed or unknown consumers are strays.
+            live = set(
+                (
+                    await s.scalars(
+                        select(m.Instance.uuid).where(
+                            m.Instance.deleted.is_(False),
+                            m.Instance.vm_state != states.ERROR,
+                            (m.Instance.host == self.host) | m.Instance.host.is_(None),
+                        )
+                    )
+                ).all()
+            )
             migrations = set(
                 (
                     await s.scalars(

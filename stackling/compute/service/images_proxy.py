@@ -30,6 +30,8 @@ _FILTERS = {
     "minRam": "min_ram",
     "minDisk": "min_disk",
 }
+# Glance's own paging parameters: never taken from a client's property-* filter.
+_PAGING = ("limit", "marker", "sort", "sort_key", "sort_dir")
 
 
 @dataclass(slots=True)
@@ -67,8 +69,10 @@ def glance_filters(query: ImageQuery) -> list[tuple[str, str]]:
     for name, value in query.filters:
         if name == "changes-since":
             out.append(("updated_at", f"gte:{value}"))
-        elif name.startswith("property-") and len(name) > len("property-"):
-            out.append((name[len("property-") :], value))
+        elif name.startswith("property-"):
+            prop = name[len("property-") :]
+            if prop and prop not in _PAGING:
+                out.append((prop, value))
         elif name == "status":
             # Glance's statuses are lower case; Nova passes the value through lowered.
             out.append(("status", value.lower()))

@@ -70,6 +70,7 @@ async def test_filters_and_pages(admin: httpx.AsyncClient) -> None:
     assert await _ids(admin, "images/detail", status="queued") == [waiting["id"]]
     assert await _ids(admin, minDisk="2") == [first["id"]]
     assert await _ids(admin, **{"property-flavour": "sweet"}) == [first["id"]]
+    assert len(await _ids(admin, **{"property-limit": "1"})) == 3
     assert set(await _ids(admin, **{"changes-since": second["updated_at"]})) >= {
         second["id"],
         waiting["id"],
