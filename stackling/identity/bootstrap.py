@@ -93,7 +93,8 @@ async def bootstrap(idn: Identity, services: list[CatalogEntry]) -> None:
             )
             await s.flush()
         role_ids = {}
-        for name in ("admin", "member", "reader", "service"):
+        # Keystone's bootstrap roles since 2024.2, manager between admin and member.
+        for name in ("admin", "manager", "member", "reader", "service"):
             row = await s.scalar(
                 select(m.Role).where(m.Role.name == name, m.Role.domain_id == m.NULL_DOMAIN)
             )
@@ -102,7 +103,7 @@ async def bootstrap(idn: Identity, services: list[CatalogEntry]) -> None:
                 s.add(row)
                 await s.flush()
             role_ids[name] = row.id
-        for prior, implied in (("admin", "member"), ("member", "reader")):
+        for prior, implied in (("admin", "manager"), ("manager", "member"), ("member", "reader")):
             if await s.get(m.ImpliedRole, (role_ids[prior], role_ids[implied])) is None:
                 s.add(
                     m.ImpliedRole(prior_role_id=role_ids[prior], implied_role_id=role_ids[implied])

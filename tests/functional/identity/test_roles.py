@@ -97,6 +97,7 @@ async def test_deleting_role_removes_its_grants_and_tokens(admin: httpx.AsyncCli
 
 async def test_bootstrap_implied_roles(admin: httpx.AsyncClient) -> None:
     admin_id = await role_id(admin, "admin")
+    manager_id = await role_id(admin, "manager")
     member_id = await role_id(admin, "member")
     reader_id = await role_id(admin, "reader")
 
@@ -106,14 +107,15 @@ async def test_bootstrap_implied_roles(admin: httpx.AsyncClient) -> None:
         rule["prior_role"]["id"]: {i["id"] for i in rule["implies"]}
         for rule in r.json()["role_inferences"]
     }
-    assert member_id in rules[admin_id]
+    assert manager_id in rules[admin_id]
+    assert member_id in rules[manager_id]
     assert reader_id in rules[member_id]
 
     r = await admin.get(f"{V3}/roles/{admin_id}/implies")
     assert r.status_code == 200
     inference = r.json()["role_inference"]
     assert inference["prior_role"]["id"] == admin_id
-    assert [i["name"] for i in inference["implies"]] == ["member"]
+    assert [i["name"] for i in inference["implies"]] == ["manager"]
 
     r = await admin.get(f"{V3}/roles/{member_id}/implies/{reader_id}")
     assert r.status_code == 200
@@ -127,7 +129,7 @@ async def test_admin_token_carries_implied_roles(admin: httpx.AsyncClient) -> No
     user = await create_user(admin)
     await grant(admin, "admin", user=user["id"], project=project["id"])
     _, body = await token_for(admin, user["id"], project=project["id"])
-    assert {r["name"] for r in body["roles"]} == {"admin", "member", "reader"}
+    assert {r["name"] for r in body["roles"]} == {"admin", "manager", "member", "reader"}
 
 
 async def test_create_and_delete_inference(admin: httpx.AsyncClient) -> None:

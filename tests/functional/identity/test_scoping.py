@@ -111,7 +111,7 @@ async def test_domain_scoped_token(admin: httpx.AsyncClient) -> None:
     token, body = await token_for(admin, user["id"], domain=dom["id"])
     assert body["domain"] == {"id": dom["id"], "name": dom["name"]}
     assert "project" not in body
-    assert {r["name"] for r in body["roles"]} == {"admin", "member", "reader"}
+    assert {r["name"] for r in body["roles"]} == {"admin", "manager", "member", "reader"}
     r = await validate(admin, token)
     assert r.json()["token"]["domain"]["id"] == dom["id"]
 
@@ -139,7 +139,7 @@ async def test_system_scoped_token(client: httpx.AsyncClient) -> None:
     body = r.json()["token"]
     assert body["system"] == {"all": True}
     assert "project" not in body and "domain" not in body
-    assert {r["name"] for r in body["roles"]} == {"admin", "member", "reader"}
+    assert {r["name"] for r in body["roles"]} == {"admin", "manager", "member", "reader"}
     # A system admin can administer.
     token = r.headers["x-subject-token"]
     r = await client.get(f"{V3}/users", headers=as_token(token))
