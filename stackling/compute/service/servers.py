@@ -37,7 +37,8 @@ class Created:
     return_reservation_id: bool
 
 
-def _password() -> str:
+def new_password() -> str:
+    """A random admin password, as Nova generates one."""
     return "".join(secrets.choice(_PASSWORD_CHARS) for _ in range(12))
 
 
@@ -128,7 +129,7 @@ async def create(
         now = m.now()
         for index in range(count):
             uuid = new_uuid()
-            password = req.admin_pass or _password()
+            password = req.admin_pass or new_password()
             name = req.name if count == 1 else f"{req.name}-{index + 1}"
             instance = m.Instance(
                 uuid=uuid,

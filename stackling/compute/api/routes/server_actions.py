@@ -97,8 +97,9 @@ async def _rebuild(
     await actions.rebuild(svc, ctx, uuid, arg, mv)
     record = await servers.show(svc, ctx, uuid)
     server = views.updated(record, mv, ctx, links, rebuild=True)
-    if isinstance(arg, dict) and isinstance(arg.get("adminPass"), str):
-        server["adminPass"] = arg["adminPass"]
+    # Nova answers with the new admin password, generated when none was given.
+    given = arg.get("adminPass") if isinstance(arg, dict) else None
+    server["adminPass"] = given if isinstance(given, str) else servers.new_password()
     return reply(mv, {"server": server}, 202)
 
 
@@ -106,7 +107,7 @@ async def _rescue(
     svc: ComputeService, ctx: RequestContext, uuid: str, arg: Any, mv: Version, links: Links
 ) -> Response:
     password = arg.get("adminPass") if isinstance(arg, dict) else None
-    password = password if isinstance(password, str) else servers._password()
+    password = password if isinstance(password, str) else servers.new_password()
     await actions.begin(svc, ctx, uuid, "rescue")
     return reply(mv, {"adminPass": password})
 
