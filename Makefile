@@ -80,8 +80,9 @@ bench: install
 bench-startup: install
 	$(BIN)/python bench/startup.py
 
-# Nova API to ACTIVE and server listing (fake driver) against the peer's Nova
-# (about 30 min; BENCH_ARGS="--libvirt" adds real guests, "--skip-peer" leaves the peer out).
+# Nova API to ACTIVE and server listing (fake driver) against the peer's Nova: about
+# 45 min, most of it the peer building 1000 servers. BENCH_ARGS="--libvirt" adds real
+# guests; BENCH_ARGS="--skip-peer" leaves the peer out.
 bench-compute: install
 	$(call apt_ensure,rabbitmq-server)
 	$(BIN)/python bench/compute.py $(BENCH_ARGS)

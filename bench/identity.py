@@ -57,7 +57,7 @@ from procs import (
     issue_token,
     log,
     memory_kib,
-    ports_free,
+    peer_port_base,
 )
 
 from stackling.settings import IdentitySettings
@@ -346,14 +346,6 @@ def _fail(signum: int, _frame: Any) -> NoReturn:
     raise SystemExit(128 + signum)
 
 
-def _peer_port_base(wanted: int | None) -> int:
-    candidates = [wanted] if wanted else list(range(16000, 17000, 100))
-    for base in candidates:
-        if ports_free(base, base + 1):
-            return base
-    raise SystemExit(f"no free port base for the peer among {candidates}")
-
-
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """The whole benchmark; returns everything measured."""
     rows: list[Row] = []
@@ -376,7 +368,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         stack.callback(stk.down)
         peer: Peer | None = None
         if not args.skip_peer:
-            peer = Peer(tmp / "peer", _peer_port_base(args.peer_port_base))
+            peer = Peer(tmp / "peer", peer_port_base(args.peer_port_base))
             stack.callback(peer.down)
             log(f"starting the OpenStack peer in {peer.data_dir} (port base {peer.port_base})")
             info["peer"]["up_s"] = round(peer.up(), 2)

@@ -84,16 +84,17 @@ from typing import Any, BinaryIO, NoReturn
 from urllib.parse import urlsplit
 
 import httpx
-from loadgen import Connection, build_request, machine_busy_s, percentile, process_cpu_s
+from loadgen import Connection, CpuMeter, build_request, percentile
 from procs import (
     Cloud,
     Peer,
     Stackling,
     auth_body,
+    catalog_url,
     disk_free_bytes,
     free_port,
     log,
-    ports_free,
+    peer_port_base,
     vmrss_kib,
 )
 
@@ -121,27 +122,6 @@ def _expect(resp: httpx.Response, status: int, what: str) -> None:
 
 
 # -- measuring helpers -----------------------------------------------------------
-
-
-class CpuMeter:
-    """CPU seconds of this client, of the server's processes and of the rest of the machine."""
-
-    def __init__(self, pids: list[int]) -> None:
-        self.pids = pids
-        self.client = time.process_time()
-        self.server = sum(process_cpu_s(p) for p in pids)
-        self.machine = machine_busy_s()
-
-    def read(self) -> dict[str, float]:
-        """CPU used since construction, rounded to 10 ms."""
-        client = time.process_time() - self.client
-        server = sum(process_cpu_s(p) for p in self.pids) - self.server
-        machine = machine_busy_s() - self.machine
-        return {
-            "client_cpu_s": round(client, 2),
-            "server_cpu_s": round(server, 2),
-            "other_cpu_s": round(max(0.0, machine - client - server), 2),
-        }
 
 
 class RssSampler:
@@ -372,15 +352,10 @@ def client_ceiling(stack: contextlib.ExitStack, size_mib: int, timeout_s: float)
 
 def image_endpoint(catalog: list[dict[str, Any]]) -> str:
     """The public image endpoint from a token's catalog, without a trailing /v2."""
-    for service in catalog:
-        if service.get("type") != "image":
-            continue
-        for ep in service.get("endpoints", []):
-            if ep.get("interface") == "public":
-                url = ep["url"].rstrip("/")
-                return url.removesuffix("/v2")
-    kinds = sorted(str(s.get("type")) for s in catalog)
-    raise BenchError(f"no public image endpoint in the catalog (services: {kinds})")
+    try:
+        return catalog_url(catalog, "image").removesuffix("/v2")
+    except LookupError as exc:
+        raise BenchError(str(exc)) from None
 
 
 @dataclass
@@ -652,14 +627,6 @@ class Side:
 # -- the run ---------------------------------------------------------------------------
 
 
-def _peer_port_base(wanted: int | None) -> int:
-    candidates = [wanted] if wanted else list(range(16000, 17000, 100))
-    for base in candidates:
-        if ports_free(base, base + 1):
-            return base
-    raise SystemExit(f"no free port base for the peer among {candidates}")
-
-
 def check_disk(path: Path, needed_mib: int, factor: float, what: str) -> int:
     """Free MiB at `path`; SystemExit with a clear message when below factor x needed_mib."""
     free_mib = disk_free_bytes(path) // MIB
@@ -774,7 +741,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         )
         sides: list[Side] = []
         if not args.skip_peer:
-            peer = Peer(tmp / "peer", _peer_port_base(args.peer_port_base))
+            peer = Peer(tmp / "peer", peer_port_base(args.peer_port_base))
             stack.callback(peer.down)
             log(f"starting the OpenStack peer in {peer.data_dir} (port base {peer.port_base})")
             up_s = round(peer.up(), 2)

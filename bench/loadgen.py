@@ -160,6 +160,27 @@ def machine_busy_s() -> float:
     return (user + nice + system + irq + softirq + steal) / _CLK_TCK
 
 
+class CpuMeter:
+    """CPU seconds of this client, of the server's processes and of the rest of the machine."""
+
+    def __init__(self, pids: list[int]) -> None:
+        self.pids = pids
+        self.client = time.process_time()
+        self.server = sum(process_cpu_s(p) for p in pids)
+        self.machine = machine_busy_s()
+
+    def read(self) -> dict[str, float]:
+        """CPU used since construction, rounded to 10 ms."""
+        client = time.process_time() - self.client
+        server = sum(process_cpu_s(p) for p in self.pids) - self.server
+        machine = machine_busy_s() - self.machine
+        return {
+            "client_cpu_s": round(client, 2),
+            "server_cpu_s": round(server, 2),
+            "other_cpu_s": round(max(0.0, machine - client - server), 2),
+        }
+
+
 def group_members(pgid: int) -> list[int]:
     """Pids whose process group is `pgid` (a gunicorn master and its workers)."""
     out = []

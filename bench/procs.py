@@ -163,6 +163,18 @@ def auth_body(user: str, password: str, project: str, domain: str = "Default") -
     }
 
 
+def catalog_url(catalog: list[dict[str, Any]], service_type: str) -> str:
+    """The public endpoint of `service_type` in a token's catalog, without a trailing slash."""
+    for service in catalog:
+        if service.get("type") != service_type:
+            continue
+        for ep in service.get("endpoints", []):
+            if ep.get("interface") == "public":
+                return str(ep["url"]).rstrip("/")
+    kinds = sorted(str(s.get("type")) for s in catalog)
+    raise LookupError(f"no public {service_type} endpoint in the catalog (services: {kinds})")
+
+
 def issue_token(client: httpx.Client, auth_url: str, body: dict[str, Any]) -> str:
     """Issue a token and return its id."""
     resp = client.post(f"{auth_url}/auth/tokens", json=body)
@@ -245,12 +257,33 @@ class Stackling:
         return httpx.get(f"http://127.0.0.1:{self.port}/healthcheck", timeout=10).json()
 
 
-class Peer:
-    """The real OpenStack peer (Keystone + Glance under gunicorn) on its own data dir."""
+# Ports the peer uses, as offsets from its port base (see its README): Keystone,
+# Glance; with --compute also Placement, nova-api, RabbitMQ, the Neutron stub,
+# epmd and RabbitMQ's Erlang distribution port.
+PEER_PORTS = (0, 1)
+PEER_COMPUTE_PORTS = (2, 3, 4, 5, 6, 20004)
 
-    def __init__(self, data_dir: Path, port_base: int) -> None:
+
+def peer_port_base(wanted: int | None, compute: bool = False) -> int:
+    """`wanted`, or the first of 16000, 16100, ... whose peer ports are all free."""
+    offsets = PEER_PORTS + (PEER_COMPUTE_PORTS if compute else ())
+    candidates = [wanted] if wanted else list(range(16000, 17000, 100))
+    for base in candidates:
+        if ports_free(*(base + off for off in offsets)):
+            return base
+    raise SystemExit(f"no free port base for the peer among {candidates}")
+
+
+class Peer:
+    """The real OpenStack peer (Keystone + Glance under gunicorn; optionally Nova) on a data dir."""
+
+    def __init__(
+        self, data_dir: Path, port_base: int, compute: bool = False, fake_nodes: int = 20
+    ) -> None:
         self.data_dir = data_dir
         self.port_base = port_base
+        self.compute = compute
+        self.fake_nodes = fake_nodes
 
     @property
     def keystone_db(self) -> Path:
@@ -266,6 +299,8 @@ class Peer:
         logfile = self.data_dir.parent / (self.data_dir.name + "-up.log")
         cmd = [str(PEER_DIR / "up"), "--data-dir", str(self.data_dir)]
         cmd += ["--port-base", str(self.port_base)]
+        if self.compute:
+            cmd += ["--compute", "--fake-nodes", str(self.fake_nodes)]
         began = time.perf_counter()
         with open(logfile, "w") as out:
             proc = subprocess.run(
@@ -279,16 +314,29 @@ class Peer:
             raise RuntimeError(f"peer up failed ({proc.returncode}); see {logfile}")
         return time.perf_counter() - began
 
-    def down(self) -> None:
-        """Run the peer's `down` (it stops its process groups by pid)."""
+    def down(self, purge: bool = False) -> None:
+        """Run the peer's `down` (it stops its process groups by pid); `purge` removes the dir."""
         if (self.data_dir / "run").is_dir():
+            cmd = [str(PEER_DIR / "down"), "--data-dir", str(self.data_dir)]
             with contextlib.suppress(subprocess.TimeoutExpired):
                 subprocess.run(
-                    [str(PEER_DIR / "down"), "--data-dir", str(self.data_dir)],
+                    cmd + (["--purge"] if purge else []),
                     capture_output=True,
-                    timeout=90,
+                    timeout=120,
                     check=False,
                 )
+
+    def pids(self) -> list[int]:
+        """Every process of every group the peer started (its services, RabbitMQ, epmd...)."""
+        out: list[int] = []
+        run_dir = self.data_dir / "run"
+        for pid_file in sorted(run_dir.glob("*.pid")) if run_dir.is_dir() else []:
+            try:
+                leader = int(pid_file.read_text().strip())
+            except (FileNotFoundError, ValueError):
+                continue
+            out += group_members(leader) or [leader]
+        return out
 
     def keystone_pids(self) -> list[int]:
         """The Keystone gunicorn master and its workers."""
