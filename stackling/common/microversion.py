@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import total_ordering
+from functools import lru_cache, total_ordering
 
 from stackling.common import errors
 
@@ -40,4 +40,12 @@ class Version:
 
     def at_least(self, text: str) -> bool:
         """Is this version >= `text`?"""
-        return self >= Version.parse(text)
+        # Views ask this dozens of times per item of a listing: compare plain tuples.
+        return (self.major, self.minor) >= _floor(text)
+
+
+@lru_cache(maxsize=256)
+def _floor(text: str) -> tuple[int, int]:
+    """A version literal of the code (such as "2.47") as a tuple, parsed once."""
+    version = Version.parse(text)
+    return version.major, version.minor

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import defer
 
 from stackling.common import errors
 from stackling.common.context import RequestContext
@@ -186,7 +187,18 @@ async def list_servers(
         _time(single["changes-since"], "changes-since") if "changes-since" in single else None
     )
     deleted_filter = ctx.is_admin and _flag(single.get("deleted"))
-    query = select(m.Instance)
+    # Columns no listing shows stay unloaded: decoding their JSON was a third of a page's cost.
+    query = select(m.Instance).options(
+        defer(m.Instance.image_meta),
+        defer(m.Instance.task_args),
+        defer(m.Instance.requested_networks),
+        defer(m.Instance.retry_hosts),
+        defer(m.Instance.old_flavor),
+        defer(m.Instance.new_flavor),
+        defer(m.Instance.key_data),
+        defer(m.Instance.admin_password),
+        defer(m.Instance.guest_password),
+    )
     if not (changes_since or deleted_filter):
         query = query.where(m.Instance.deleted.is_(False))
     elif deleted_filter:
