@@ -28,3 +28,15 @@ async def test_only_zero_and_false_mean_false_in_filters(admin: httpx.AsyncClien
         ids = {p["id"] for p in r.json()["projects"]}
         assert (enabled["id"] in ids) is expect_enabled, value
         assert (disabled["id"] in ids) is not expect_enabled, value
+
+
+async def test_project_tag_with_characters_outside_latin1_gets_an_escaped_location(
+    admin: httpx.AsyncClient,
+) -> None:
+    """A 201's Location header is latin-1: a tag like 'WÀ÷\\U000c90ec' once made it a 500."""
+    r = await admin.post("/identity/v3/projects", json={"project": {"name": "tagged-unicode"}})
+    project = r.json()["project"]["id"]
+    tag = "WÀ÷\U000c90ec"
+    r = await admin.put(f"/identity/v3/projects/{project}/tags/{tag}")
+    assert r.status_code == 201, r.text
+    assert r.headers["location"].endswith("/tags/W%C3%80%C3%B7%F3%89%83%AC")

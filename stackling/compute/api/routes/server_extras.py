@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Response
 
@@ -126,7 +127,8 @@ async def add_tag(
     _require_tags(mv)
     before = await server_meta.get_tags(svc, ctx, server_id)
     await server_meta.set_tags(svc, ctx, server_id, [tag], add_one=True)
-    location = f"/compute/v2.1/servers/{server_id}/tags/{tag}"
+    # Headers are latin-1: a tag may hold any character, so the URL carries it escaped.
+    location = f"/compute/v2.1/servers/{server_id}/tags/{quote(tag, safe='')}"
     return reply(mv, None, 204 if tag in before else 201, {"Location": location})
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from fastapi import APIRouter, Response
 
 from stackling.common import errors
@@ -209,9 +211,9 @@ async def add_tag(
     """Add a tag."""
     enforce(ctx, "identity:create_project_tag", {"project_id": project_id})
     await resources.add_tag(idn, project_id, tag)
-    return Response(
-        status_code=201, headers={"Location": f"{base}/projects/{project_id}/tags/{tag}"}
-    )
+    # Headers are latin-1: a tag may hold any character, so the URL carries it escaped.
+    location = f"{base}/projects/{project_id}/tags/{quote(tag, safe='')}"
+    return Response(status_code=201, headers={"Location": location})
 
 
 @router.delete("/projects/{project_id}/tags/{tag}", status_code=204)
