@@ -26,11 +26,18 @@ def from_epoch(seconds: float) -> dt.datetime:
 
 
 def parse_iso(value: str) -> dt.datetime:
-    """Parse an ISO 8601 time; naive times are taken as UTC. ValueError when malformed."""
+    """Parse an ISO 8601 time; naive times are taken as UTC.
+
+    ValueError when malformed, or when the time has no UTC equivalent a datetime can
+    hold ("0001-01-01T00:00:00+01:00" is a year 0 in UTC).
+    """
     text = value.strip()
     if text.endswith("Z"):
         text = text[:-1] + "+00:00"
     parsed = dt.datetime.fromisoformat(text)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.UTC)
-    return parsed.astimezone(dt.UTC)
+    try:
+        return parsed.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValueError(f"{value!r} is out of the range of UTC times") from None

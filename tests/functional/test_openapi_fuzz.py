@@ -12,68 +12,24 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
-import hypothesis
-import pytest
 import schemathesis
-from hypothesis import HealthCheck, Phase
 from schemathesis.python import asgi as st_asgi
 
-from stackling.app import build_app
-from stackling.settings import Settings
-from tests.conftest import ADMIN_PASSWORD
+from tests.support.fuzz import (
+    PARAM_EXAMPLES,
+    V3,
+    Findings,
+    admin_token,
+    fuzz_operation,
+    json_body,
+    query,
+)
 
-# Examples per strategy: operations with a body get more (their input is what
-# varies); the others only vary their path and header parameters.
+# Examples per strategy of operations with a body (their input is what varies); the
+# others only vary their path and header parameters (PARAM_EXAMPLES).
 BODY_EXAMPLES = 20
-PARAM_EXAMPLES = 4
-V3 = "/identity/v3"
-
-
-@dataclass
-class Findings:
-    """Every request that got a 5xx (or crashed the app), one per operation."""
-
-    by_operation: dict[str, str] = field(default_factory=dict)
-    requests: int = 0
-
-    def record(self, label: str, detail: str) -> None:
-        """Keep the first failure of an operation."""
-        self.by_operation.setdefault(label, detail)
-
-
-@pytest.fixture
-def fuzz_app(settings: Settings) -> Iterator[Any]:
-    """The app, started by schemathesis' ASGI client (its event loop), stopped afterwards."""
-    app = build_app(settings)
-    try:
-        yield app
-    finally:
-        st_asgi.shutdown_lifespans()
-
-
-def _admin_token(client: Any) -> str:
-    body = {
-        "auth": {
-            "identity": {
-                "methods": ["password"],
-                "password": {
-                    "user": {
-                        "name": "admin",
-                        "domain": {"id": "default"},
-                        "password": ADMIN_PASSWORD,
-                    }
-                },
-            },
-            "scope": {"project": {"name": "admin", "domain": {"id": "default"}}},
-        }
-    }
-    r = client.post(f"{V3}/auth/tokens", json=body)
-    assert r.status_code == 201, r.text
-    return str(r.headers["x-subject-token"])
 
 
 def _make_resources(client: Any) -> dict[str, str]:
@@ -131,57 +87,6 @@ def _known_path_parameters(path: str, ids: dict[str, str]) -> dict[str, str]:
     return out
 
 
-def _fuzz_operation(
-    operation: Any,
-    known: dict[str, str] | None,
-    token: str,
-    findings: Findings,
-    body_examples: int = BODY_EXAMPLES,
-    queried: bool = False,
-) -> None:
-    label = f"{operation.method.upper()} {operation.path}"
-    positive = schemathesis.GenerationMode.POSITIVE
-    negative = schemathesis.GenerationMode.NEGATIVE
-    has_body = len(operation.body) > 0
-    examples = body_examples if has_body or queried else PARAM_EXAMPLES
-    strategies = [operation.as_strategy(generation_mode=positive)]
-    if known:
-        strategies.append(operation.as_strategy(generation_mode=positive, path_parameters=known))
-    if has_body:
-        # Invalid bodies, sent where they can do the most: at real resources.
-        strategies.append(operation.as_strategy(generation_mode=negative, path_parameters=known))
-    for strategy in strategies:
-
-        @hypothesis.settings(
-            max_examples=examples,
-            derandomize=True,
-            database=None,
-            deadline=None,
-            phases=[Phase.explicit, Phase.generate],
-            suppress_health_check=list(HealthCheck),
-        )
-        @hypothesis.given(case=strategy)
-        def run(case: Any) -> None:
-            findings.requests += 1
-            try:
-                response = case.call(headers={"X-Auth-Token": token})
-            except Exception as exc:  # the app raised instead of answering
-                findings.record(label, f"{type(exc).__name__}: {exc}\n{case.as_curl_command()}")
-                return
-            if response.status_code >= 500:
-                findings.record(
-                    label,
-                    f"{response.status_code} {response.text[:300]}\n"
-                    f"{case.as_curl_command(headers={'X-Auth-Token': '<admin>'})}",
-                )
-
-        try:
-            run()
-        except (hypothesis.errors.Unsatisfiable, hypothesis.errors.FailedHealthCheck):
-            # Nothing valid (or invalid) can be generated for this operation: nothing to send.
-            continue
-
-
 def test_no_server_errors(fuzz_app: Any) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # FastAPI's duplicate operation id warnings
@@ -190,23 +95,18 @@ def test_no_server_errors(fuzz_app: Any) -> None:
     assert len(operations) > 100, "the OpenAPI document lost its operations"
     findings = Findings()
     with st_asgi.get_client(fuzz_app) as client:
-        token = _admin_token(client)
+        token = admin_token(client)
         client.headers["X-Auth-Token"] = token
         ids = _make_resources(client)
         for operation in operations:
             known = _known_path_parameters(operation.path, ids) or None
-            _fuzz_operation(operation, known, token, findings)
+            examples = BODY_EXAMPLES if len(operation.body) > 0 else PARAM_EXAMPLES
+            fuzz_operation(operation, known, token, findings, examples)
         # The admin token survived the run: the fuzzer did not break authentication.
         r = client.get(f"{V3}/auth/tokens", headers={"X-Subject-Token": token})
         assert r.status_code == 200, r.text
     assert findings.requests > len(operations) * 2, findings.requests
-    report = "\n\n".join(
-        f"{label}\n{detail}" for label, detail in sorted(findings.by_operation.items())
-    )
-    assert not findings.by_operation, (
-        f"{len(findings.by_operation)} operations answered 5xx "
-        f"(of {findings.requests} requests):\n\n{report}"
-    )
+    findings.assert_none("operations")
 
 
 # -- the image API ------------------------------------------------------------------------------
@@ -234,10 +134,6 @@ _PATCH_OP = {
 }
 
 
-def _json(schema: dict[str, Any], media: str = "application/json") -> dict[str, Any]:
-    return {"required": True, "content": {media: {"schema": schema}}}
-
-
 def _image_bodies() -> dict[tuple[str, str], dict[str, Any]]:
     """(method, path) → the request body Glance's API reference gives that operation."""
     from stackling.image import schemas
@@ -252,13 +148,13 @@ def _image_bodies() -> dict[tuple[str, str], dict[str, Any]]:
     }
     octets = {"type": "string", "format": "binary"}
     return {
-        ("post", f"{V2}/images"): _json(create),
-        ("patch", f"{V2}/images/{{image_id}}"): _json(
+        ("post", f"{V2}/images"): json_body(create),
+        ("patch", f"{V2}/images/{{image_id}}"): json_body(
             {"type": "array", "items": _PATCH_OP}, PATCH_MEDIA_TYPE
         ),
-        ("put", f"{V2}/images/{{image_id}}/file"): _json(octets, "application/octet-stream"),
-        ("put", f"{V2}/images/{{image_id}}/stage"): _json(octets, "application/octet-stream"),
-        ("post", f"{V2}/images/{{image_id}}/import"): _json(
+        ("put", f"{V2}/images/{{image_id}}/file"): json_body(octets, "application/octet-stream"),
+        ("put", f"{V2}/images/{{image_id}}/stage"): json_body(octets, "application/octet-stream"),
+        ("post", f"{V2}/images/{{image_id}}/import"): json_body(
             {
                 "type": "object",
                 "properties": {
@@ -280,17 +176,17 @@ def _image_bodies() -> dict[tuple[str, str], dict[str, Any]]:
                 "required": ["method"],
             }
         ),
-        ("post", f"{V2}/images/{{image_id}}/members"): _json(
+        ("post", f"{V2}/images/{{image_id}}/members"): json_body(
             {"type": "object", "properties": {"member": _STRING}, "required": ["member"]}
         ),
-        ("put", f"{V2}/images/{{image_id}}/members/{{member_id}}"): _json(
+        ("put", f"{V2}/images/{{image_id}}/members/{{member_id}}"): json_body(
             {
                 "type": "object",
                 "properties": {"status": {"type": "string", "enum": ["accepted", "rejected"]}},
                 "required": ["status"],
             }
         ),
-        ("post", f"{V2}/tasks"): _json(
+        ("post", f"{V2}/tasks"): json_body(
             {
                 "type": "object",
                 "properties": {"type": _STRING, "input": {"type": "object"}},
@@ -298,13 +194,6 @@ def _image_bodies() -> dict[tuple[str, str], dict[str, Any]]:
             }
         ),
     }
-
-
-def _query(**params: dict[str, Any]) -> list[dict[str, Any]]:
-    return [
-        {"name": name, "in": "query", "required": False, "schema": schema}
-        for name, schema in params.items()
-    ]
 
 
 _INTEGER = {"type": "integer"}
@@ -315,7 +204,7 @@ _WHEN = {
 }
 _SORT_KEY = {"type": "string", "enum": ["name", "size", "created_at", "status", "id", "colour"]}
 _IMAGE_QUERIES = {
-    ("get", f"{V2}/images"): _query(
+    ("get", f"{V2}/images"): query(
         limit=_INTEGER,
         marker=_STRING,
         name=_STRING,
@@ -340,7 +229,7 @@ _IMAGE_QUERIES = {
         sort_dir={"type": "string", "enum": ["asc", "desc", "sideways"]},
         os_distro=_STRING,
     ),
-    ("get", f"{V2}/tasks"): _query(
+    ("get", f"{V2}/tasks"): query(
         limit=_INTEGER, marker=_STRING, status=_STRING, type=_STRING, sort_dir=_STRING
     ),
 }
@@ -406,7 +295,7 @@ def _image_path_parameters(operation: Any, ids: dict[str, str]) -> dict[str, str
 def test_image_api_has_no_server_errors(fuzz_app: Any) -> None:
     findings = Findings()
     with st_asgi.get_client(fuzz_app) as client:
-        token = _admin_token(client)
+        token = admin_token(client)
         client.headers["X-Auth-Token"] = token
         doc = client.get("/openapi.json").json()
         _describe_image_api(doc)
@@ -424,15 +313,13 @@ def test_image_api_has_no_server_errors(fuzz_app: Any) -> None:
             ids = _make_image_resources(client)
             known = _image_path_parameters(operation, ids) or None
             queried = (operation.method.lower(), operation.path) in _IMAGE_QUERIES
-            examples = QUERY_EXAMPLES if queried else IMAGE_BODY_EXAMPLES
-            _fuzz_operation(operation, known, token, findings, examples, queried)
+            examples = PARAM_EXAMPLES
+            if queried:
+                examples = QUERY_EXAMPLES
+            elif len(operation.body) > 0:
+                examples = IMAGE_BODY_EXAMPLES
+            fuzz_operation(operation, known, token, findings, examples)
         r = client.get(f"{V2}/images")
         assert r.status_code == 200, r.text
     assert findings.requests > len(operations) * 2, findings.requests
-    report = "\n\n".join(
-        f"{label}\n{detail}" for label, detail in sorted(findings.by_operation.items())
-    )
-    assert not findings.by_operation, (
-        f"{len(findings.by_operation)} image operations answered 5xx "
-        f"(of {findings.requests} requests):\n\n{report}"
-    )
+    findings.assert_none("image operations")

@@ -14,7 +14,7 @@ from stackling.common.microversion import Version
 from stackling.compute import models as m
 from stackling.compute import states
 from stackling.compute.faults import InvalidState, Locked
-from stackling.compute.service import access, history, lookup, quota
+from stackling.compute.service import access, checks, history, lookup, quota
 from stackling.compute.service.core import ComputeService, host_topic
 
 # Extra work an action does on the locked row before its task is set.
@@ -174,8 +174,7 @@ async def create_backup(svc: ComputeService, ctx: RequestContext, uuid: str, bod
                 f"Invalid input for field/attribute createBackup. '{key}' is a required property"
             )
     name, backup_type, rotation = body["name"], body["backup_type"], body["rotation"]
-    if isinstance(rotation, str) and rotation.isdigit():
-        rotation = int(rotation)
+    rotation = checks.from_digits(rotation)
     if not isinstance(rotation, int) or isinstance(rotation, bool) or rotation < 0:
         raise errors.BadRequest(f"Invalid input for field/attribute rotation. Value: {rotation}.")
     if not isinstance(name, str) or not name or not isinstance(backup_type, str):
@@ -313,7 +312,7 @@ async def rebuild(
     if "name" in body:
         changes["display_name"] = br.check_name(body["name"])
     if "description" in body and mv.at_least("2.19"):
-        changes["display_description"] = body["description"]
+        changes["display_description"] = br.check_description(body["description"])
     if "user_data" in body and mv.at_least("2.57"):
         changes["user_data"] = br._user_data(body["user_data"])
     metadata = br.check_metadata(body["metadata"]) if "metadata" in body else None

@@ -12,6 +12,7 @@ from typing import Any
 
 from stackling.common import errors
 from stackling.common.microversion import Version
+from stackling.compute.service import checks
 
 # Nova limits user_data to 65535 bytes of base64 text.
 MAX_USER_DATA = 65535
@@ -69,6 +70,17 @@ def check_name(value: Any, field_name: str = "name") -> str:
     return value
 
 
+def check_description(value: Any) -> str | None:
+    """A server description (2.19): null, or at most 255 printable characters."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > 255:
+        raise bad("description", value, "It must be null or a string of at most 255 characters.")
+    if not checks.printable(value):
+        raise bad("description", value, "Only printable characters are allowed.")
+    return value
+
+
 def check_metadata(value: Any) -> dict[str, str]:
     """Server metadata: string keys of 1-255 characters, string values of at most 255."""
     if not isinstance(value, dict):
@@ -97,8 +109,7 @@ def _count(body: dict[str, Any], key: str) -> int | None:
     value = body.get(key)
     if value is None:
         return None
-    if isinstance(value, str) and value.isdigit():
-        value = int(value)
+    value = checks.from_digits(value)
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise bad(key, value, "It must be an integer of at least 1.")
     return value
@@ -263,10 +274,7 @@ def parse(body: dict[str, Any], mv: Version) -> BootRequest:
     if "description" in server:
         if not mv.at_least("2.19"):
             raise bad("server", server, "'description' is not allowed before 2.19")
-        desc = server["description"]
-        if desc is not None and (not isinstance(desc, str) or len(desc) > 255):
-            raise bad("description", desc)
-        req.description = desc
+        req.description = check_description(server["description"])
     if "tags" in server:
         if not mv.at_least("2.52"):
             raise bad("server", server, "'tags' is not allowed before 2.52")

@@ -13,7 +13,9 @@ from typing import Any
 from stackling.common import errors
 
 MAX_INT = 0x7FFFFFFF
-_DIGITS = re.compile(r"^-?[0-9]+$")
+_DIGITS = re.compile(r"-?[0-9]+")
+# More than any 64-bit number has; int() refuses strings of thousands of digits.
+_MAX_DIGITS = 40
 
 
 def invalid(field: str, value: Any, why: str) -> errors.BadRequest:
@@ -85,19 +87,28 @@ def string(value: Any, field: str, *, min_length: int = 0, max_length: int = 255
     return value
 
 
+def from_digits(value: Any) -> Any:
+    """The int a string of ASCII digits (with an optional '-') spells; other values as they are.
+
+    Not str.isdigit(): it also takes superscripts ("²"), which int() refuses, and other
+    scripts' digits, which int() reads but Nova's schemas refuse. Nor a string too long
+    for int() to read: no limit or count has that many digits.
+    """
+    if isinstance(value, str) and len(value) <= _MAX_DIGITS and _DIGITS.fullmatch(value):
+        return int(value)
+    return value
+
+
 def integer(
     value: Any, field: str, *, minimum: int, maximum: int = MAX_INT, strings: bool = True
 ) -> int:
     """A whole number (or its decimal string, as Nova accepts) within bounds."""
     if isinstance(value, bool):
         raise invalid(field, value, f"{value!r} is not of type 'integer', 'string'")
-    if isinstance(value, int):
-        number = value
-    elif isinstance(value, str) and strings and _DIGITS.match(value.strip()):
-        number = int(value.strip())
-    elif isinstance(value, float) and value.is_integer():
-        number = int(value)
-    else:
+    number = from_digits(value.strip()) if isinstance(value, str) and strings else value
+    if isinstance(number, float) and number.is_integer():
+        number = int(number)
+    if not isinstance(number, int):
         raise invalid(field, value, f"{value!r} is not a valid integer")
     if number < minimum:
         raise invalid(field, value, f"{number} is less than the minimum of {minimum}")

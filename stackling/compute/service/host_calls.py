@@ -9,7 +9,7 @@ from stackling.common import errors
 from stackling.common.context import RequestContext
 from stackling.compute import states
 from stackling.compute.faults import InvalidState
-from stackling.compute.service import access
+from stackling.compute.service import access, checks
 from stackling.compute.service.core import ComputeService, host_topic
 
 
@@ -26,8 +26,7 @@ async def console_output(svc: ComputeService, ctx: RequestContext, uuid: str, le
     """os-getConsoleOutput: the serial console log, its last `length` lines when given."""
     access.require_member(ctx)
     if length is not None:
-        if isinstance(length, str) and length.lstrip("-").isdigit():
-            length = int(length)
+        length = checks.from_digits(length)
         if not isinstance(length, int) or isinstance(length, bool) or length < -1:
             raise errors.BadRequest(f"Invalid input for field/attribute length. Value: {length}.")
     async with svc.db.session() as s:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import defer
 from stackling.common import errors
 from stackling.common.context import RequestContext
 from stackling.common.microversion import Version
+from stackling.common.timeutil import parse_iso
 from stackling.compute import models as m
 from stackling.compute import states
 from stackling.compute.service import access
@@ -74,13 +75,13 @@ def _flag(value: str | None) -> bool:
 
 def _time(value: str, key: str) -> dt.datetime:
     try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00").replace(" ", "+"))
+        # A '+' of an offset that was not percent-encoded arrives as a space.
+        return parse_iso(value.replace(" ", "+"))
     except ValueError:
         raise errors.BadRequest(
             f"Invalid input for query parameters {key}. Value: {value}. "
             f"{value!r} is not a 'date-time'"
         ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def _limit(svc: ComputeService, value: str | None) -> int:
@@ -259,8 +260,12 @@ def _post_filters(single: dict[str, str]) -> Any:
             continue
         try:
             pattern = re.compile(single[key])
-        except re.error:
-            raise errors.BadRequest(f"Invalid input for query parameters {key}.") from None
+        except (re.error, OverflowError, RecursionError):
+            # What re.compile raises for a bad pattern, a huge repeat and deep nesting.
+            raise errors.BadRequest(
+                f"Invalid input for query parameters {key}. Value: {single[key]}. "
+                "It is not a regular expression this cloud can match."
+            ) from None
         checks.append((attr, pattern))
     if not checks:
         return None

@@ -145,6 +145,24 @@ async def check_instances(
         check(limits["ram"], used["ram"], count * ram, "ram")
 
 
+async def instances_room(
+    s: AsyncSession, conf: ComputeSettings, project_id: str, user_id: str, *, vcpus: int, ram: int
+) -> int | None:
+    """How many more servers of one flavor the limits leave room for (None: no limit)."""
+    await lock_project(s, project_id)
+    room: int | None = None
+    for scope in (None, user_id):
+        if scope is not None and not await _has_user_limits(s, project_id, user_id):
+            continue
+        limits = await limits_for(s, conf, project_id, scope)
+        used = await instance_usage(s, project_id, scope)
+        for resource, each in (("instances", 1), ("cores", vcpus), ("ram", ram)):
+            if limits[resource] >= 0 and each > 0:
+                fits = max(0, (limits[resource] - used[resource]) // each)
+                room = fits if room is None else min(room, fits)
+    return room
+
+
 async def _has_user_limits(s: AsyncSession, project_id: str, user_id: str) -> bool:
     found = await s.scalar(
         select(m.Quota.resource)

@@ -189,18 +189,12 @@ async def _allowed_count(
 ) -> int:
     """As many servers as asked (up to max_count) as quota allows; 403 below min_count."""
     project, user = ctx.project_id or "", ctx.user_id or ""
-    await quota.lock_project(s, project)
-    for count in range(req.max_count, req.min_count - 1, -1):
-        try:
-            await quota.check_instances(
-                s, svc.conf, project, user, count=count, vcpus=flavor.vcpus, ram=flavor.memory_mb
-            )
-        except quota.QuotaExceeded:
-            if count == req.min_count:
-                raise
-            continue
-        return count
-    raise AssertionError("unreachable")
+    size = {"vcpus": flavor.vcpus, "ram": flavor.memory_mb}
+    room = await quota.instances_room(s, svc.conf, project, user, **size)
+    count = req.max_count if room is None else min(req.max_count, room)
+    # Below min_count this raises Nova's message, naming the resource that ran out.
+    await quota.check_instances(s, svc.conf, project, user, count=max(count, req.min_count), **size)
+    return count
 
 
 async def _check_zone(svc: ComputeService, zone: str) -> None:
@@ -243,10 +237,7 @@ async def update(
     if "name" in server:
         values["display_name"] = br.check_name(server["name"])
     if "description" in server:
-        desc = server["description"]
-        if desc is not None and (not isinstance(desc, str) or len(desc) > 255):
-            raise br.bad("description", desc)
-        values["display_description"] = desc
+        values["display_description"] = br.check_description(server["description"])
     if "hostname" in server:
         values["hostname"] = br.check_hostname(server["hostname"])
     if "accessIPv4" in server:
