@@ -14,7 +14,7 @@ from starlette.routing import NoMatchFound
 from starlette.types import Scope
 
 from stackling import __version__
-from stackling.common import errors, faults
+from stackling.common import errors, faults, logredact
 from stackling.common.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from stackling.runtime.registry import ServicePlugin
 from stackling.runtime.state import Runtime
@@ -37,6 +37,7 @@ def service_router(plugin: ServicePlugin) -> APIRouter:
 def build_app(settings: Settings) -> FastAPI:
     """The whole cloud as one ASGI app; the runtime starts and stops with it."""
     runtime = Runtime(settings)
+    logredact.install()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

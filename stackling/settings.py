@@ -108,6 +108,8 @@ class ComputeSettings(BaseModel):
     # Builds and other actions a compute host runs at once.
     max_concurrent_actions: int = Field(default=10, ge=1)
     create_default_flavors: bool = True
+    # How long a remote console URL stays valid (Nova's consoleauth default).
+    console_token_ttl_s: int = Field(default=600, ge=1)
     api_max_limit: int = Field(default=1000, ge=1)
     # Default quotas (the `default` quota class); -1 is unlimited.
     quota_instances: int = Field(default=10, ge=-1)

@@ -7,6 +7,7 @@ module checks that no domain of this cloud is left in libvirt.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -17,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+from websockets.sync.client import connect
 
 from tests.support.cloud import Cloud, detached_cloud
 from tests.support.process import pid_alive, run, stackling_cmd
@@ -102,6 +104,23 @@ def _wait_status(c: Cloud, server: str, status: str, timeout_s: float = 180) -> 
     raise AssertionError(f"server never reached {status}: {shown}")
 
 
+def _shell_answers_on_serial_console(c: Cloud, server: str) -> None:
+    """The guest's shell, reached through `console url show --serial` and the proxy, computes."""
+    url = c.openstack("console", "url", "show", "--serial", "-f", "json", server)["url"]
+    assert url.startswith(f"ws://127.0.0.1:{c.port}/compute/console/serial?token=")
+    got = b""
+    with connect(url, subprotocols=["binary"], open_timeout=10) as ws:
+        deadline = time.monotonic() + 60
+        # Keep asking: the first bytes may land while the shell is still starting.
+        while b"STACKLING-42" not in got and time.monotonic() < deadline:
+            ws.send(b"echo STACKLING-$((6*7))\n")
+            with contextlib.suppress(TimeoutError):
+                while b"STACKLING-42" not in got:
+                    data = ws.recv(timeout=2)
+                    got += data if isinstance(data, bytes) else data.encode()
+    assert b"STACKLING-42" in got, got[-500:]
+
+
 def test_server_boots_the_test_image_and_survives_every_action(
     cloud: Cloud, tmp_path: Path
 ) -> None:
@@ -115,6 +134,7 @@ def test_server_boots_the_test_image_and_survives_every_action(
     assert created["status"] == "ACTIVE"
     boots = 1
     _console_has(cloud, "vm1", READY, after=0)
+    _shell_answers_on_serial_console(cloud, "vm1")
     steps = [
         (["server", "stop", "vm1"], "SHUTOFF", False),
         (["server", "start", "vm1"], "ACTIVE", True),

@@ -25,6 +25,7 @@ from stackling.compute import states
 from stackling.compute.agent import work
 from stackling.compute.agent.images import ImageCache
 from stackling.compute.drivers.base import ComputeDriver, PowerState
+from stackling.compute.drivers.console import ConsoleStream
 from stackling.compute.service.core import ComputeService, host_topic
 from stackling.reconcile.queue import KeyedQueue
 
@@ -50,6 +51,8 @@ class ComputeAgent:
             self.reconcile, concurrency=svc.conf.max_concurrent_actions, name=f"compute:{host}"
         )
         self._heartbeat: asyncio.Task[None] | None = None
+        # One interactive console per instance: a new client takes over from the last.
+        self._consoles: dict[str, ConsoleStream] = {}
 
     # -- life cycle -------------------------------------------------------
 
@@ -69,6 +72,8 @@ class ComputeAgent:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._heartbeat
         await self.queue.close()
+        for console in list(self._consoles.values()):
+            await console.close()
         await self.driver.stop()
 
     async def _register(self) -> None:
@@ -225,6 +230,20 @@ class ComputeAgent:
             return await self.driver.diagnostics(uuid)
         self.queue.submit(uuid)
         return None
+
+    async def open_console(self, uuid: str) -> ConsoleStream:
+        """The instance's serial console, taken from whoever held it before."""
+        previous = self._consoles.pop(uuid, None)
+        if previous is not None:
+            await previous.close()
+        console = self._consoles[uuid] = await self.driver.open_console(uuid)
+        return console
+
+    async def close_console(self, uuid: str, console: ConsoleStream) -> None:
+        """Give the console back (a no-op if another client has taken it since)."""
+        if self._consoles.get(uuid) is console:
+            del self._consoles[uuid]
+        await console.close()
 
     async def _on_power_event(self, uuid: str, power: PowerState) -> None:
         """The hypervisor says an instance changed: reconcile it (power sync happens there)."""

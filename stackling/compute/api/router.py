@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
+from stackling.compute.api import console_proxy
 from stackling.compute.api.microversion import microversion
 from stackling.compute.api.routes import (
     audit_log,
+    consoles,
     extensions,
     external_events,
     flavors,
@@ -30,6 +32,8 @@ def build_router() -> APIRouter:
     """Nova v2.1: version discovery plus every resource; each route negotiates a microversion."""
     router = APIRouter()
     router.include_router(versions.router)
+    # A websocket: no microversion to negotiate, and its token is its only credential.
+    router.include_router(console_proxy.router)
     api = APIRouter(dependencies=[Depends(microversion)])
     for module in (
         servers,
@@ -48,6 +52,7 @@ def build_router() -> APIRouter:
         extensions,
         networks_proxy,
         external_events,
+        consoles,
     ):
         api.include_router(module.router)
     router.include_router(api)

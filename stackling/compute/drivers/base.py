@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from stackling.compute.drivers.console import ConsoleStream
+
 
 class PowerState(enum.IntEnum):
     """Nova's power states (the integers the API shows as `OS-EXT-STS:power_state`)."""
@@ -100,6 +102,8 @@ class ComputeDriver(Protocol):
     """One host's hypervisor. Every method is idempotent where the name allows it."""
 
     name: str
+    # Whether guests read a config drive; the agent builds none for a driver that says no.
+    reads_config_drive: bool
 
     async def start(self, on_power_event: PowerEventHandler) -> None:
         """Connect (starting local daemons if needed) and begin delivering power events."""
@@ -163,6 +167,10 @@ class ComputeDriver(Protocol):
 
     async def console_output(self, uuid: str, max_bytes: int | None = None) -> str:
         """The serial console log so far (the last `max_bytes` of it)."""
+        ...
+
+    async def open_console(self, uuid: str) -> ConsoleStream:
+        """An interactive stream to the running instance's serial port."""
         ...
 
     async def snapshot(self, uuid: str, dest: Path) -> str:

@@ -14,6 +14,7 @@ failures.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import struct
@@ -33,6 +34,7 @@ from stackling.compute.drivers.base import (
     PowerEventHandler,
     PowerState,
 )
+from stackling.compute.drivers.console import ConsoleStream, EchoConsole
 
 LOG = logging.getLogger(__name__)
 
@@ -97,6 +99,8 @@ class FakeDriver:
     """In-memory instances on one simulated host (for tests and scale simulation only)."""
 
     name = "fake"
+    # No guest runs, so nothing would read it: simulated boots skip building the ISO.
+    reads_config_drive = False
 
     def __init__(
         self,
@@ -230,6 +234,13 @@ class FakeDriver:
         if max_bytes is not None:
             data = data[-max_bytes:] if max_bytes > 0 else b""
         return data.decode(errors="replace")
+
+    async def open_console(self, uuid: str) -> ConsoleStream:
+        """An echo of what is typed, which also lands in the console log."""
+        guest = self._guest(uuid)
+        if guest.state != PowerState.RUNNING:
+            raise DriverError(f"instance {uuid} is not running")
+        return EchoConsole(functools.partial(self._say, guest))
 
     async def snapshot(self, uuid: str, dest: Path) -> str:
         """An empty qcow2 of the root disk's size, standing for the root disk."""

@@ -43,11 +43,16 @@ def visible_instances(
     return query
 
 
+def live_instance_query(uuid: str) -> Select[tuple[m.Instance]]:
+    """The live instance `uuid` of any project: for the system's own lookups only."""
+    return select(m.Instance).where(m.Instance.uuid == uuid, m.Instance.deleted.is_(False))
+
+
 async def load_instance(
     s: AsyncSession, ctx: RequestContext, uuid: str, *, for_update: bool = False
 ) -> m.Instance:
     """A live instance the caller may see (admin: any project), else 404."""
-    query = select(m.Instance).where(m.Instance.uuid == uuid, m.Instance.deleted.is_(False))
+    query = live_instance_query(uuid)
     if not ctx.is_admin:
         query = query.where(m.Instance.project_id == ctx.project_id)
     if for_update:

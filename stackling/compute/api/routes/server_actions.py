@@ -13,6 +13,7 @@ from stackling.common.microversion import Version
 from stackling.compute.api import views
 from stackling.compute.api.deps import V21, Body, ComputeDep, Context, Links, LinksDep, Microversion
 from stackling.compute.api.reply import reply
+from stackling.compute.api.routes import consoles
 from stackling.compute.service import actions, host_calls, servers
 from stackling.compute.service.core import ComputeService
 
@@ -209,6 +210,10 @@ HANDLERS: dict[str, Handler] = {
     "rebuild": _rebuild,
     "rescue": _rescue,
     "os-getConsoleOutput": _console,
+    "os-getSerialConsole": consoles.legacy_action("serial"),
+    "os-getVNCConsole": consoles.legacy_action("vnc"),
+    "os-getSPICEConsole": consoles.legacy_action("spice"),
+    "os-getRDPConsole": consoles.legacy_action("rdp"),
     "forceDelete": _force_delete,
     "os-resetState": _reset_state,
     "changePassword": _change_password,

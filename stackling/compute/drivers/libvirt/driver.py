@@ -27,6 +27,7 @@ from stackling.compute.drivers.base import (
     PowerEventHandler,
     PowerState,
 )
+from stackling.compute.drivers.console import ConsoleStream, PtyConsole
 from stackling.compute.drivers.libvirt import disks, domains, info, layout
 from stackling.compute.drivers.libvirt.connection import Connection
 from stackling.compute.drivers.libvirt.daemons import manages_local_daemons
@@ -36,6 +37,7 @@ from stackling.compute.drivers.libvirt.xml import (
     build_domain_xml,
     domain_name,
     parse_domain_xml,
+    serial_pty,
     xml_safe,
 )
 
@@ -55,6 +57,7 @@ class LibvirtDriver:
     """One host's QEMU guests through libvirt (KVM when it works here, else TCG)."""
 
     name = "libvirt"
+    reads_config_drive = True
 
     def __init__(
         self,
@@ -251,6 +254,19 @@ class LibvirtDriver:
         await self._lookup(uuid)
         path = self._files(self._uuid(uuid)).console
         return await asyncio.to_thread(disks.read_tail, path, max_bytes)
+
+    async def open_console(self, uuid: str) -> ConsoleStream:
+        """The guest's serial port through the pseudo-terminal QEMU made for it."""
+        dom = await self._lookup(uuid)
+        if await self._call(lambda _c: domains.state_of(dom)) != PowerState.RUNNING:
+            raise DriverError(f"instance {uuid} is not running")
+        path = serial_pty(await self._call(lambda _c: dom.XMLDesc(0)))
+        if path is None:
+            raise DriverError(f"instance {uuid} has no serial terminal")
+        try:
+            return await PtyConsole(path).open()
+        except OSError as exc:
+            raise DriverError(f"the serial terminal of {uuid} cannot be opened: {exc}") from exc
 
     async def snapshot(self, uuid: str, dest: Path) -> str:
         """A standalone qcow2 of the root disk; a running guest is saved and restored around it."""

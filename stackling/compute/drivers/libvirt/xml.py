@@ -253,6 +253,12 @@ def _attr(parent: ET.Element, path: str, name: str) -> str:
     return "" if element is None else element.get(name, "")
 
 
+def serial_pty(text: str) -> str | None:
+    """The pseudo-terminal of a running domain's first serial port (live XML only)."""
+    source = ET.fromstring(text).find("devices/serial[@type='pty']/source")
+    return None if source is None else source.get("path")
+
+
 def parse_domain_xml(text: str) -> DomainView:
     """Our metadata, disks and NICs of a domain's XML description."""
     root = ET.fromstring(text)
