@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from starlette.responses import Response
 from starlette.routing import NoMatchFound
-from starlette.types import Scope
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from stackling import __version__
 from stackling.common import errors, faults, logredact
@@ -32,6 +32,40 @@ def service_router(plugin: ServicePlugin) -> APIRouter:
     if router is None:
         router = _ROUTERS[type(plugin)] = plugin.router()
     return router
+
+
+def service_app(
+    plugin: ServicePlugin, runtime: Runtime, fault_router: faults.FaultRouter
+) -> FastAPI:
+    """One service's routes as an app of their own, sharing the process's runtime.
+
+    FastAPI matches a path against every route before it in order, through each
+    level of included routers; dispatching on the service's prefix first keeps a
+    compute request from being tried against every identity and image route.
+    """
+    sub = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    sub.state.runtime = runtime
+    sub.include_router(service_router(plugin))
+    faults.install(sub, fault_router)
+    return sub
+
+
+class ServiceDispatch:
+    """Sends each request under a service's prefix straight to that service's app."""
+
+    def __init__(self, app: ASGIApp, services: dict[str, ASGIApp]) -> None:
+        self.app = app
+        self.services = services
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            path: str = scope["path"]
+            end = path.find("/", 1)
+            target = self.services.get(path if end < 0 else path[:end])
+            if target is not None:
+                await target(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def build_app(settings: Settings) -> FastAPI:
@@ -58,9 +92,15 @@ def build_app(settings: Settings) -> FastAPI:
     app.state.runtime = runtime
     fault_router = faults.FaultRouter()
     for plugin in runtime.services.values():
+        # The whole app keeps every route too: for /openapi.json and url_path_for.
         app.include_router(service_router(plugin))
         fault_router.register(plugin.path_prefix, plugin.fault_renderer())
     faults.install(app, fault_router)
+    services = {
+        plugin.path_prefix: service_app(plugin, runtime, fault_router)
+        for plugin in runtime.services.values()
+    }
+    app.state.service_apps = services
 
     async def too_large(scope: Scope, limit: int) -> Response:
         return fault_router.response(
@@ -68,7 +108,9 @@ def build_app(settings: Settings) -> FastAPI:
             errors.PayloadTooLarge(f"Request body is larger than the limit of {limit} bytes."),
         )
 
-    # Added first, so it runs inside the request-id middleware: a 413 carries an id too.
+    # Innermost: a request is matched against its own service's routes only.
+    app.add_middleware(ServiceDispatch, services=services)
+    # Added next, so it runs inside the request-id middleware: a 413 carries an id too.
     streamed = tuple(
         re.compile(pattern)
         for plugin in runtime.services.values()
@@ -103,5 +145,6 @@ def warm(app: FastAPI) -> None:
     routes before it, up to ~60 ms). Called once the server listens, it runs
     while the first client is still starting.
     """
-    with contextlib.suppress(NoMatchFound):
-        app.url_path_for("stackling-warm-up-no-such-route")
+    for each in (app, *app.state.service_apps.values()):
+        with contextlib.suppress(NoMatchFound):
+            each.url_path_for("stackling-warm-up-no-such-route")

@@ -58,7 +58,7 @@ async def _prepare(agent: ComputeAgent, instance: m.Instance, *, flavor: dict | 
     image_id = (instance.task_args or {}).get("shelved_image_id") or instance.image_ref
     image_path = await agent.images.fetch(ctx, image_id) if image_id else None
     drive = None
-    if instance.config_drive:
+    if instance.config_drive and agent.driver.reads_config_drive:
         drive = config_drive_path(agent, instance.uuid)
         if not drive.exists() or instance.admin_password is not None:
             source = metadata_source(

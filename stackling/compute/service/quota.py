@@ -8,6 +8,8 @@ cannot together pass a limit that each alone respects.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -61,6 +63,18 @@ async def class_limits(s: AsyncSession, conf: ComputeSettings) -> dict[str, int]
     return limits
 
 
+def _overlay(
+    base: dict[str, int], rows: Sequence[m.Quota], scopes: Sequence[str]
+) -> dict[str, int]:
+    """`base` with the rows of each scope in turn written over it (later scopes win)."""
+    limits = dict(base)
+    for scope in scopes:
+        for row in rows:
+            if row.user_id == scope and row.resource in limits:
+                limits[row.resource] = row.hard_limit
+    return limits
+
+
 async def limits_for(
     s: AsyncSession, conf: ComputeSettings, project_id: str, user_id: str | None = None
 ) -> dict[str, int]:
@@ -72,11 +86,8 @@ async def limits_for(
             select(m.Quota).where(m.Quota.project_id == project_id, m.Quota.user_id.in_(scopes))
         )
     ).all()
-    for scope in scopes:  # the user's own limits override the project's
-        for row in rows:
-            if row.user_id == scope and row.resource in limits:
-                limits[row.resource] = row.hard_limit
-    return limits
+    # The user's own limits override the project's.
+    return _overlay(limits, rows, scopes)
 
 
 async def instance_usage(
@@ -123,50 +134,55 @@ def check(limit: int, used: int, requested: int, resource: str) -> None:
         raise QuotaExceeded(resource, requested, used, limit)
 
 
-async def check_instances(
-    s: AsyncSession,
-    conf: ComputeSettings,
-    project_id: str,
-    user_id: str,
-    *,
-    count: int,
-    vcpus: int,
-    ram: int,
-) -> None:
-    """Check a boot of `count` servers of one flavor against project and user limits."""
+@dataclass(frozen=True, slots=True)
+class QuotaScope:
+    """The limits of one scope (the project, or a user in it) and what it holds now."""
+
+    limits: dict[str, int]
+    used: dict[str, int]
+
+
+async def boot_scopes(
+    s: AsyncSession, conf: ComputeSettings, project_id: str, user_id: str
+) -> list[QuotaScope]:
+    """The project's scope, then the user's if it has limits of its own; read once, locked.
+
+    A boot decides on these in the transaction that records its servers; reading
+    them in as few statements as possible keeps that serialised transaction short.
+    """
     await lock_project(s, project_id)
-    for scope in (None, user_id):
-        limits = await limits_for(s, conf, project_id, scope)
-        if scope is not None and not await _has_user_limits(s, project_id, user_id):
-            continue
-        used = await instance_usage(s, project_id, scope)
-        check(limits["instances"], used["instances"], count, "instances")
-        check(limits["cores"], used["cores"], count * vcpus, "cores")
-        check(limits["ram"], used["ram"], count * ram, "ram")
+    base = await class_limits(s, conf)
+    rows = (
+        await s.scalars(
+            select(m.Quota).where(
+                m.Quota.project_id == project_id, m.Quota.user_id.in_(["", user_id])
+            )
+        )
+    ).all()
+    scopes = [QuotaScope(_overlay(base, rows, [""]), await instance_usage(s, project_id))]
+    if any(row.user_id == user_id for row in rows):
+        user_limits = _overlay(base, rows, ["", user_id])
+        scopes.append(QuotaScope(user_limits, await instance_usage(s, project_id, user_id)))
+    return scopes
 
 
-async def instances_room(
-    s: AsyncSession, conf: ComputeSettings, project_id: str, user_id: str, *, vcpus: int, ram: int
-) -> int | None:
+def _boot_costs(vcpus: int, ram: int) -> tuple[tuple[str, int], ...]:
+    return (("instances", 1), ("cores", vcpus), ("ram", ram))
+
+
+def instances_room(scopes: Sequence[QuotaScope], *, vcpus: int, ram: int) -> int | None:
     """How many more servers of one flavor the limits leave room for (None: no limit)."""
-    await lock_project(s, project_id)
     room: int | None = None
-    for scope in (None, user_id):
-        if scope is not None and not await _has_user_limits(s, project_id, user_id):
-            continue
-        limits = await limits_for(s, conf, project_id, scope)
-        used = await instance_usage(s, project_id, scope)
-        for resource, each in (("instances", 1), ("cores", vcpus), ("ram", ram)):
-            if limits[resource] >= 0 and each > 0:
-                fits = max(0, (limits[resource] - used[resource]) // each)
+    for scope in scopes:
+        for resource, each in _boot_costs(vcpus, ram):
+            if scope.limits[resource] >= 0 and each > 0:
+                fits = max(0, (scope.limits[resource] - scope.used[resource]) // each)
                 room = fits if room is None else min(room, fits)
     return room
 
 
-async def _has_user_limits(s: AsyncSession, project_id: str, user_id: str) -> bool:
-    found = await s.scalar(
-        select(m.Quota.resource)
-        .where(m.Quota.project_id == project_id, m.Quota.user_id == user_id)
-        .limit(1)
-    )
-    return found is not None
+def check_instances(scopes: Sequence[QuotaScope], *, count: int, vcpus: int, ram: int) -> None:
+    """QuotaExceeded, naming the first resource short, unless `count` servers fit every scope."""
+    for scope in scopes:
+        for resource, each in _boot_costs(vcpus, ram):
+            check(scope.limits[resource], scope.used[resource], count * each, resource)

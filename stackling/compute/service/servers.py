@@ -116,13 +116,16 @@ async def create(
     reservation_id = "r-" + secrets.token_hex(4)
     config_drive = req.config_drive or svc.conf.force_config_drive
 
-    async def _create(s: AsyncSession) -> list[ServerRecord]:
+    # The flavor is copied into each server, so it is read before the write transaction.
+    async with svc.db.session() as s:
         flavor = await lookup.flavor_for_boot(s, ctx, req.flavor_ref)
         _check_fits(flavor, meta)
         snapshot = await lookup.flavor_snapshot(s, flavor)
-        limits = await quota.limits_for(s, svc.conf, ctx.project_id or "", ctx.user_id)
-        quota.check(limits["metadata_items"], 0, len(req.metadata), "metadata_items")
-        count = await _allowed_count(s, svc, ctx, req, flavor)
+
+    async def _create(s: AsyncSession) -> list[ServerRecord]:
+        scopes = await quota.boot_scopes(s, svc.conf, ctx.project_id or "", ctx.user_id or "")
+        quota.check(scopes[-1].limits["metadata_items"], 0, len(req.metadata), "metadata_items")
+        count = _allowed_count(scopes, req, flavor)
         if group is not None:
             await server_groups.check_members_quota(s, svc, group, count)
         created = []
@@ -184,16 +187,13 @@ async def create(
     return Created(records, reservation_id, req.return_reservation_id)
 
 
-async def _allowed_count(
-    s: AsyncSession, svc: ComputeService, ctx: RequestContext, req: BootRequest, flavor: m.Flavor
-) -> int:
+def _allowed_count(scopes: list[quota.QuotaScope], req: BootRequest, flavor: m.Flavor) -> int:
     """As many servers as asked (up to max_count) as quota allows; 403 below min_count."""
-    project, user = ctx.project_id or "", ctx.user_id or ""
     size = {"vcpus": flavor.vcpus, "ram": flavor.memory_mb}
-    room = await quota.instances_room(s, svc.conf, project, user, **size)
+    room = quota.instances_room(scopes, **size)
     count = req.max_count if room is None else min(req.max_count, room)
     # Below min_count this raises Nova's message, naming the resource that ran out.
-    await quota.check_instances(s, svc.conf, project, user, count=max(count, req.min_count), **size)
+    quota.check_instances(scopes, count=max(count, req.min_count), **size)
     return count
 
 

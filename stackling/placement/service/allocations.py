@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from stackling.common import errors
@@ -123,13 +123,15 @@ async def replace_in(s: AsyncSession, ws: list[ConsumerWrite]) -> None:
         )
     await s.execute(delete(m.Allocation).where(m.Allocation.consumer_uuid.in_(uuids)))
     await _check_capacity(s, ws, new_providers)
-    for w in ws:
-        s.add_all(
-            m.Allocation(provider_uuid=rp, consumer_uuid=w.consumer_uuid, resource_class=rc, used=n)
-            for rp, resources in sorted(w.allocations.items())
-            for rc, n in sorted(resources.items())
-        )
-    await s.flush()
+    rows = [
+        {"provider_uuid": rp, "consumer_uuid": w.consumer_uuid, "resource_class": rc, "used": n}
+        for w in ws
+        for rp, resources in sorted(w.allocations.items())
+        for rc, n in sorted(resources.items())
+    ]
+    if rows:
+        # One executemany: the claim holds the write lock, so each round trip counts.
+        await s.execute(insert(m.Allocation), rows)
     for rp in sorted(generations):
         await writes.bump(s, rp, generations[rp])
     for w in ws:
