@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import logging.handlers
 import os
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
 
 LOG = logging.getLogger(__name__)
 LOG_FORMAT = "%(asctime)s %(process)d %(levelname)s %(name)s [%(request_id)s] %(message)s"
+# Allocations between young collections (CPython's default is 700).
+GC_THRESHOLD_YOUNG = 20_000
 
 
 def pid_file(data_dir: Path) -> Path:
@@ -135,6 +138,20 @@ def _tune_for_bulk_bodies() -> None:
     selector_events._SelectorSocketTransport.max_size = 1 << 20  # type: ignore[attr-defined]
 
 
+def settle_heap() -> None:
+    """Take what start-up built out of the garbage collector's view, and collect less often.
+
+    Routes, models, compiled queries and modules live as long as the process;
+    left tracked, every full collection walks them all, which showed as 100+ ms
+    stalls in the tail of large list responses. Young collections are made
+    rarer too, since one 1000-server page allocates several hundred thousand
+    objects, nearly all freed by reference counting anyway.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_THRESHOLD_YOUNG, *gc.get_threshold()[1:])
+
+
 def serve(settings: Settings, ready_fd: int | None = None) -> None:
     """Run the cloud in this process until SIGTERM/SIGINT.
 
@@ -168,7 +185,9 @@ def serve(settings: Settings, ready_fd: int | None = None) -> None:
                 os.write(ready_fd, b"1")
                 os.close(ready_fd)
         # Clients need a moment to connect: use it to build what the first request would.
-        asyncio.get_running_loop().call_soon(warm, app)
+        loop = asyncio.get_running_loop()
+        loop.call_soon(warm, app)
+        loop.call_soon(settle_heap)
 
     path = pid_file(settings.data_dir)
 
