@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -124,6 +124,48 @@ class ComputeSettings(BaseModel):
     quota_injected_file_path_bytes: int = Field(default=255, ge=-1)
 
 
+class NetworkSettings(BaseModel):
+    """Neutron behaviour: segment ranges, MTUs, MAC prefix, limits and default quotas."""
+
+    # Project networks get a segment of this type ("vxlan", or "local" on a single host).
+    tenant_network_type: Literal["vxlan", "local"] = "vxlan"
+    # VXLAN network ids handed to project networks, lowest free first.
+    vni_min: int = Field(default=1, ge=1, le=(1 << 24) - 1)
+    vni_max: int = Field(default=65535, ge=1, le=(1 << 24) - 1)
+    # Physical networks flat provider networks may name ("*" allows any name).
+    flat_networks: list[str] = ["*"]
+    # MTU of the physical network; VXLAN networks get 50 bytes less (its IPv4 overhead).
+    global_physnet_mtu: int = Field(default=1500, ge=68)
+    # Ports get this MAC prefix; the octets left at 00 are random (Neutron's base_mac).
+    base_mac: str = Field(
+        default="fa:16:3e:00:00:00", pattern=r"^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$"
+    )
+    # Availability zones networks may be hinted to; every network is in all of them.
+    availability_zones: list[str] = ["nova"]
+    max_dns_nameservers: int = Field(default=5, ge=0)
+    max_subnet_host_routes: int = Field(default=20, ge=0)
+    max_allowed_address_pair: int = Field(default=10, ge=0)
+    # Largest page a list returns; -1 means no limit (Neutron's pagination_max_limit).
+    pagination_max_limit: int = Field(default=-1, ge=-1)
+    # Default quotas per project; -1 is unlimited.
+    quota_network: int = Field(default=100, ge=-1)
+    quota_subnet: int = Field(default=100, ge=-1)
+    quota_port: int = Field(default=500, ge=-1)
+    quota_router: int = Field(default=10, ge=-1)
+    quota_floatingip: int = Field(default=50, ge=-1)
+    quota_security_group: int = Field(default=10, ge=-1)
+    quota_security_group_rule: int = Field(default=100, ge=-1)
+    quota_subnetpool: int = Field(default=-1, ge=-1)
+
+    @model_validator(mode="after")
+    def _check_ranges(self) -> NetworkSettings:
+        if self.vni_min > self.vni_max:
+            raise ValueError("network.vni_min must not be greater than network.vni_max")
+        if int(self.base_mac[:2], 16) & 1:
+            raise ValueError("network.base_mac must be a unicast MAC (even first octet)")
+        return self
+
+
 class LogSettings(BaseModel):
     """Logging."""
 
@@ -155,6 +197,7 @@ class Settings(BaseSettings):
     identity: IdentitySettings = IdentitySettings()
     image: ImageSettings = ImageSettings()
     compute: ComputeSettings = ComputeSettings()
+    network: NetworkSettings = NetworkSettings()
     log: LogSettings = LogSettings()
 
     # The TOML file these settings were read from, if any (shown by `config show`).

@@ -22,6 +22,7 @@ CATALOG: dict[str, CatalogEntry] = {
     "image": CatalogEntry("image", "glance", "/image", "Image Service"),
     "placement": CatalogEntry("placement", "placement", "/placement", "Placement Service"),
     "compute": CatalogEntry("compute", "nova", "/compute/v2.1", "Compute Service"),
+    "network": CatalogEntry("network", "neutron", "/networking", "Networking Service"),
 }
 
 

@@ -17,6 +17,7 @@ KNOWN_SERVICES: dict[str, str] = {
     "image": "stackling.image.plugin:ImagePlugin",
     "placement": "stackling.placement.plugin:PlacementPlugin",
     "compute": "stackling.compute.plugin:ComputePlugin",
+    "network": "stackling.network.plugin:NetworkPlugin",
 }
 
 

@@ -1,0 +1,19 @@
+"""All network routes under /networking."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from stackling.common.http import require_json
+from stackling.network.api.routes import quotas, resources, root, tags
+
+
+def build_router() -> APIRouter:
+    """Neutron v2.0: version discovery, extensions, every resource, quotas and tags."""
+    router = APIRouter(dependencies=[Depends(require_json)])
+    router.include_router(root.router)
+    # Quotas before the generic resources: /quotas/project is not a quota's id.
+    router.include_router(quotas.router)
+    router.include_router(resources.router())
+    router.include_router(tags.router)
+    return router

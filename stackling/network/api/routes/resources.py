@@ -1,0 +1,50 @@
+"""The core resources and security groups, each declared once and served by `crud`."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from stackling.network.api import views
+from stackling.network.api.routes.crud import Resource, build
+from stackling.network.api.specs.networks import NETWORK
+from stackling.network.api.specs.ports import PORT
+from stackling.network.api.specs.security_groups import SECURITY_GROUP, SECURITY_GROUP_RULE
+from stackling.network.api.specs.subnets import SUBNET, SUBNETPOOL
+from stackling.network.service import networks, ports, security_groups, subnetpools, subnets
+
+RESOURCES: tuple[Resource, ...] = (
+    Resource(
+        NETWORK, views.network, networks.list_networks, networks.show_network,
+        networks.create_network, networks.delete_network, networks.update_network,
+    ),
+    Resource(
+        SUBNET, views.subnet, subnets.list_subnets, subnets.show_subnet,
+        subnets.create_subnet, subnets.delete_subnet, subnets.update_subnet,
+    ),
+    Resource(
+        SUBNETPOOL, views.subnetpool, subnetpools.list_subnetpools, subnetpools.show_subnetpool,
+        subnetpools.create_subnetpool, subnetpools.delete_subnetpool,
+        subnetpools.update_subnetpool,
+    ),
+    Resource(
+        PORT, views.port, ports.list_ports, ports.show_port,
+        ports.create_port, ports.delete_port, ports.update_port,
+    ),
+    Resource(
+        SECURITY_GROUP, views.security_group, security_groups.list_groups,
+        security_groups.show_group, security_groups.create_group,
+        security_groups.delete_group, security_groups.update_group,
+    ),
+    Resource(
+        SECURITY_GROUP_RULE, views.security_group_rule, security_groups.list_rules,
+        security_groups.show_rule, security_groups.create_rule, security_groups.delete_rule,
+    ),
+)  # fmt: skip
+
+
+def router() -> APIRouter:
+    """Every declared resource's routes."""
+    out = APIRouter()
+    for resource in RESOURCES:
+        out.include_router(build(resource))
+    return out

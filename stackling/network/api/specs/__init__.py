@@ -1,0 +1,1 @@
+"""The attributes of each Neutron resource, one module per resource."""

@@ -1,0 +1,45 @@
+"""The security group and security group rule resources' attributes."""
+
+from __future__ import annotations
+
+from stackling.network.api import attributes as a
+
+SECURITY_GROUP = a.Spec(
+    "security_group",
+    "security_groups",
+    (
+        a.Attr("id", filter=True, sort=True),
+        a.Attr("name", post=True, put=True, default="", validate=a.string(255),
+               filter=True, sort=True),
+        a.Attr("stateful", post=True, put=True, default=True, convert=a.to_boolean,
+               filter=True, sort=True),
+        a.Attr("security_group_rules"),
+        *a.project_attrs(),
+        *a.standard_attrs(),
+    ),
+)  # fmt: skip
+
+_PORT_OR_NONE = a.or_none(a.in_range(0, 65535))
+
+SECURITY_GROUP_RULE = a.Spec(
+    "security_group_rule",
+    "security_group_rules",
+    (
+        a.Attr("id", filter=True, sort=True),
+        a.Attr("security_group_id", post=True, default=a.REQUIRED, validate=a.uuid_str,
+               filter=True, sort=True),
+        a.Attr("remote_group_id", post=True, default=None, validate=a.uuid_or_none,
+               filter=True, sort=True),
+        a.Attr("direction", post=True, default=a.REQUIRED,
+               validate=a.values("ingress", "egress"), filter=True, sort=True),
+        a.Attr("protocol", post=True, default=None, filter=True, sort=True),
+        a.Attr("port_range_min", post=True, default=None, convert=a.to_int_or_none,
+               validate=_PORT_OR_NONE, filter=True, sort=True, filter_convert=a.to_int),
+        a.Attr("port_range_max", post=True, default=None, convert=a.to_int_or_none,
+               validate=_PORT_OR_NONE, filter=True, sort=True, filter_convert=a.to_int),
+        a.Attr("ethertype", post=True, default="IPv4", filter=True, sort=True),
+        a.Attr("remote_ip_prefix", post=True, default=None, filter=True, sort=True),
+        *a.project_attrs(),
+        *(attr for attr in a.standard_attrs() if attr.name != "tags"),
+    ),
+)  # fmt: skip

@@ -1,0 +1,167 @@
+"""The JSON Neutron clients expect for each resource, without what policy hides from the caller."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stackling.common.context import RequestContext
+from stackling.common.timeutil import isoformat
+from stackling.network import models as m
+from stackling.network import policy
+from stackling.settings import NetworkSettings
+
+
+def _standard(row: m.StandardAttrs, *, tagged: bool = True) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "description": row.description,
+        "created_at": isoformat(row.created_at, micro=False),
+        "updated_at": isoformat(row.updated_at, micro=False),
+        "revision_number": row.revision_number,
+    }
+    if tagged:
+        out["tags"] = [t.tag for t in row.tags]
+    return out
+
+
+def _owner(project_id: str) -> dict[str, str]:
+    return {"project_id": project_id, "tenant_id": project_id}
+
+
+def _hide(ctx: RequestContext, action: str, item: dict[str, Any]) -> dict[str, Any]:
+    """Drop the attributes the caller may not read (binding:host_id, provider:*...)."""
+    return {key: value for key, value in item.items() if policy.readable(ctx, action, key)}
+
+
+def network(row: m.Network, ctx: RequestContext, conf: NetworkSettings) -> dict[str, Any]:
+    """A network."""
+    segment = row.segments[0] if row.segments else None
+    zones = row.availability_zone_hints or conf.availability_zones
+    item = {
+        "id": row.id,
+        "name": row.name,
+        **_owner(row.project_id),
+        "admin_state_up": row.admin_state_up,
+        "status": row.status,
+        "subnets": [subnet.id for subnet in row.subnets],
+        "shared": row.shared,
+        "router:external": row.external,
+        "mtu": row.mtu,
+        "port_security_enabled": row.port_security_enabled,
+        "availability_zone_hints": list(row.availability_zone_hints),
+        "availability_zones": list(zones),
+        "provider:network_type": segment.network_type if segment else None,
+        "provider:physical_network": segment.physical_network if segment else None,
+        "provider:segmentation_id": segment.segmentation_id if segment else None,
+        **_standard(row),
+    }
+    return _hide(ctx, "get_network", item)
+
+
+def subnet(row: m.Subnet, ctx: RequestContext, conf: NetworkSettings) -> dict[str, Any]:
+    """A subnet."""
+    return {
+        "id": row.id,
+        "name": row.name,
+        **_owner(row.project_id),
+        "network_id": row.network_id,
+        "ip_version": row.ip_version,
+        "subnetpool_id": row.subnetpool_id,
+        "cidr": row.cidr,
+        "gateway_ip": row.gateway_ip,
+        "allocation_pools": [{"start": p.first_ip, "end": p.last_ip} for p in row.allocation_pools],
+        "dns_nameservers": [d.address for d in row.dns_nameservers],
+        "host_routes": [
+            {"destination": r.destination, "nexthop": r.nexthop} for r in row.host_routes
+        ],
+        "enable_dhcp": row.enable_dhcp,
+        "ipv6_ra_mode": row.ipv6_ra_mode,
+        "ipv6_address_mode": row.ipv6_address_mode,
+        **_standard(row),
+    }
+
+
+def subnetpool(row: m.SubnetPool, ctx: RequestContext, conf: NetworkSettings) -> dict[str, Any]:
+    """A subnet pool."""
+    return {
+        "id": row.id,
+        "name": row.name,
+        **_owner(row.project_id),
+        "ip_version": row.ip_version,
+        "prefixes": [p.cidr for p in row.prefixes],
+        "default_prefixlen": row.default_prefixlen,
+        "min_prefixlen": row.min_prefixlen,
+        "max_prefixlen": row.max_prefixlen,
+        "default_quota": row.default_quota,
+        "shared": row.shared,
+        "is_default": row.is_default,
+        "address_scope_id": row.address_scope_id,
+        **_standard(row),
+    }
+
+
+def port(row: m.Port, ctx: RequestContext, conf: NetworkSettings) -> dict[str, Any]:
+    """A port."""
+    item = {
+        "id": row.id,
+        "name": row.name,
+        **_owner(row.project_id),
+        "network_id": row.network_id,
+        "mac_address": row.mac_address,
+        "admin_state_up": row.admin_state_up,
+        "status": row.status,
+        "device_id": row.device_id,
+        "device_owner": row.device_owner,
+        "fixed_ips": [
+            {"subnet_id": a.subnet_id, "ip_address": a.ip_address} for a in row.fixed_ips
+        ],
+        "security_groups": [b.security_group_id for b in row.security_group_bindings],
+        "port_security_enabled": row.port_security_enabled,
+        "allowed_address_pairs": [
+            {"ip_address": p.ip_address, "mac_address": p.mac_address}
+            for p in row.allowed_address_pairs
+        ],
+        "extra_dhcp_opts": [
+            {"opt_name": o.opt_name, "opt_value": o.opt_value, "ip_version": o.ip_version}
+            for o in row.extra_dhcp_opts
+        ],
+        "binding:host_id": row.binding_host_id,
+        "binding:profile": row.binding_profile,
+        "binding:vif_type": row.binding_vif_type,
+        "binding:vif_details": row.binding_vif_details,
+        "binding:vnic_type": row.binding_vnic_type,
+        **_standard(row),
+    }
+    return _hide(ctx, "get_port", item)
+
+
+def security_group_rule(
+    row: m.SecurityGroupRule, ctx: RequestContext, conf: NetworkSettings
+) -> dict[str, Any]:
+    """A security group rule."""
+    return {
+        "id": row.id,
+        **_owner(row.project_id),
+        "security_group_id": row.security_group_id,
+        "direction": row.direction,
+        "ethertype": row.ethertype,
+        "protocol": row.protocol,
+        "port_range_min": row.port_range_min,
+        "port_range_max": row.port_range_max,
+        "remote_ip_prefix": row.remote_ip_prefix,
+        "remote_group_id": row.remote_group_id,
+        **_standard(row, tagged=False),
+    }
+
+
+def security_group(
+    row: m.SecurityGroup, ctx: RequestContext, conf: NetworkSettings
+) -> dict[str, Any]:
+    """A security group with its rules."""
+    return {
+        "id": row.id,
+        "name": row.name,
+        **_owner(row.project_id),
+        "stateful": row.stateful,
+        "security_group_rules": [security_group_rule(r, ctx, conf) for r in row.rules],
+        **_standard(row),
+    }

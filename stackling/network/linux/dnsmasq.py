@@ -1,0 +1,312 @@
+"""One dnsmasq per network, inside its qdhcp- namespace: start, ensure, reload, stop, sweep.
+
+The daemon forks away from us (so it outlives an agent restart) and is found
+again through its pid file, checked against /proc/<pid>/cmdline so that a
+recycled pid is never signalled. A process whose command line names a
+configuration under our root is ours even without a pid file, which is how
+strays of deleted networks are found.
+
+dnsmasq drops its privileges to `nobody` and re-reads its hosts and options
+files as that user on SIGHUP, so the root directory and its parents must be
+traversable by others; `ensure` checks this instead of letting a reload fail
+silently later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+import os
+import shutil
+import signal
+import stat
+import tempfile
+import time
+from collections.abc import Collection
+from pathlib import Path
+
+from stackling.network.linux import names
+from stackling.network.linux.cmd import LinuxNetError, in_netns
+from stackling.network.linux.dhcp import (
+    DhcpFiles,
+    DhcpNetwork,
+    render_addn_hosts,
+    render_config,
+    render_hosts,
+    render_opts,
+)
+from stackling.network.linux.links import get_link
+from stackling.network.linux.netns import namespace_inode
+
+LOG = logging.getLogger(__name__)
+
+BINARY = "dnsmasq"
+START_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 10.0
+PROC = Path("/proc")
+
+
+class Outcome(enum.StrEnum):
+    """What `ensure` had to do."""
+
+    STARTED = "started"
+    RESTARTED = "restarted"
+    RELOADED = "reloaded"
+    UNCHANGED = "unchanged"
+
+
+def _cmdline(pid: int) -> list[str] | None:
+    try:
+        raw = (PROC / str(pid) / "cmdline").read_bytes()
+        state = (PROC / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
+    if state in {"Z", "X"} or not raw:
+        return None  # a zombie is dead, whoever is (not) reaping it
+    return raw.rstrip(b"\0").decode(errors="replace").split("\0")
+
+
+def _conf_of(argv: list[str]) -> Path | None:
+    if not argv or Path(argv[0]).name != BINARY:
+        return None
+    for arg in argv[1:]:
+        if arg.startswith("--conf-file="):
+            return Path(arg.removeprefix("--conf-file="))
+    return None
+
+
+def _is_ours(pid: int, files: DhcpFiles) -> bool:
+    argv = _cmdline(pid)
+    return argv is not None and _conf_of(argv) == files.conf
+
+
+def running_pid(files: DhcpFiles) -> int | None:
+    """The pid of the network's running dnsmasq according to its pid file, checked."""
+    try:
+        pid = int(files.pid.read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return pid if _is_ours(pid, files) else None
+
+
+def _absolute(root: Path) -> Path:
+    # Compared with the paths in command lines, which are written absolute.
+    return Path(os.path.abspath(root))
+
+
+def find_processes(root: Path) -> dict[str, list[int]]:
+    """Every live dnsmasq whose configuration is under `root`, by network id."""
+    root = _absolute(root)
+    found: dict[str, list[int]] = {}
+    for entry in PROC.iterdir():
+        if not entry.name.isdigit():
+            continue
+        argv = _cmdline(int(entry.name))
+        conf = _conf_of(argv) if argv else None
+        if conf is None or conf.parent.parent != root or conf.name != "dnsmasq.conf":
+            continue
+        with contextlib.suppress(ValueError):
+            network_id = names.canonical_id(conf.parent.name)
+            found.setdefault(network_id, []).append(int(entry.name))
+    return found
+
+
+def _in_namespace(pid: int, namespace: str) -> bool:
+    try:
+        theirs = (PROC / str(pid) / "ns" / "net").stat().st_ino
+    except OSError:
+        return False
+    return theirs == namespace_inode(namespace)
+
+
+def _check_readable(root: Path) -> None:
+    for path in (root, *root.parents):
+        mode = path.stat().st_mode
+        if not mode & stat.S_IXOTH:
+            raise LinuxNetError(
+                f"{path} is not traversable by others: dnsmasq (running as nobody) could"
+                f" not re-read its files under {root}"
+            )
+
+
+def _write_if_changed(path: Path, text: str) -> bool:
+    try:
+        if path.read_text() == text:
+            return False
+    except FileNotFoundError:
+        pass
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    tmp.chmod(0o644)
+    os.replace(tmp, path)
+    return True
+
+
+def _write_files(network: DhcpNetwork, files: DhcpFiles) -> tuple[bool, bool]:
+    files.dir.mkdir(parents=True, exist_ok=True)
+    files.dir.chmod(0o755)
+    _check_readable(files.dir)
+    conf = _write_if_changed(files.conf, render_config(network, files))
+    data = [
+        _write_if_changed(files.hosts, render_hosts(network)),
+        _write_if_changed(files.opts, render_opts(network)),
+        _write_if_changed(files.addn_hosts, render_addn_hosts(network)),
+    ]
+    return conf, any(data)
+
+
+async def _wait_gone(pid: int, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if await asyncio.to_thread(_cmdline, pid) is None:
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+async def _kill(pid: int) -> None:
+    """SIGTERM, then SIGKILL if it lingers."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return
+        if await _wait_gone(pid, STOP_TIMEOUT_S):
+            return
+    raise LinuxNetError(f"dnsmasq {pid} survived SIGKILL")
+
+
+async def _start(network: DhcpNetwork, files: DhcpFiles, ifindex: int) -> int:
+    argv = in_netns(network.namespace, [BINARY, f"--conf-file={files.conf}"])
+    # stderr to a file, not a pipe: the daemon it forks could hold a pipe open forever.
+    with tempfile.TemporaryFile() as errors:
+        proc = await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=errors,
+            start_new_session=True,
+        )
+        try:
+            # The foreground dnsmasq exits once the daemon reports its start-up.
+            rc = await asyncio.wait_for(proc.wait(), START_TIMEOUT_S)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()
+            rc = None
+        errors.seek(0)
+        detail = errors.read().decode(errors="replace").strip()[-2000:]
+    if rc != 0:
+        how = "timed out" if rc is None else f"exited with {rc}"
+        raise LinuxNetError(f"dnsmasq for network {network.network_id} {how}: {detail}")
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while (pid := await asyncio.to_thread(running_pid, files)) is None:
+        if time.monotonic() > deadline:
+            raise LinuxNetError(f"dnsmasq for network {network.network_id} wrote no pid file")
+        await asyncio.sleep(0.05)
+    await asyncio.to_thread(files.ifindex.write_text, f"{ifindex}\n")
+    LOG.info("dnsmasq %d serves network %s in %s", pid, network.network_id, network.namespace)
+    return pid
+
+
+def _recorded_ifindex(files: DhcpFiles) -> int | None:
+    try:
+        return int(files.ifindex.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+async def ensure(network: DhcpNetwork, root: Path) -> Outcome:
+    """Make the network's dnsmasq run with exactly this configuration.
+
+    Absent → started. Main configuration changed, or running in a namespace or on
+    an interface that has since been recreated → restarted. Only hosts, options
+    or names changed → SIGHUP. Otherwise nothing is done.
+    """
+    files = DhcpFiles.under(_absolute(root), network.network_id)
+    conf_changed, data_changed = await asyncio.to_thread(_write_files, network, files)
+    link = await get_link(network.interface, netns=network.namespace)
+    if link is None:
+        raise LinuxNetError(f"no interface {network.interface} in {network.namespace} to serve")
+    pid = await asyncio.to_thread(running_pid, files)
+    outcome = Outcome.STARTED
+    if pid is None:
+        # One that lost its pid file would hold the ports a new one needs.
+        orphans = (await asyncio.to_thread(find_processes, files.dir.parent)).get(files.dir.name)
+        for orphan in orphans or ():
+            LOG.warning("stopping dnsmasq %d of network %s: no pid file", orphan, files.dir.name)
+            await _kill(orphan)
+    else:
+        reasons = []
+        if conf_changed:
+            reasons.append("its configuration changed")
+        if not await asyncio.to_thread(_in_namespace, pid, network.namespace):
+            reasons.append("its namespace was recreated")
+        if await asyncio.to_thread(_recorded_ifindex, files) != link.ifindex:
+            reasons.append("its interface was recreated")
+        if not reasons:
+            if data_changed:
+                os.kill(pid, signal.SIGHUP)
+                return Outcome.RELOADED
+            return Outcome.UNCHANGED
+        LOG.info("restarting dnsmasq %d of network %s: %s", pid, network.network_id, reasons)
+        await _kill(pid)
+        outcome = Outcome.RESTARTED
+    await _start(network, files, link.ifindex)
+    return outcome
+
+
+async def reload(network_id: str, root: Path) -> bool:
+    """Have the network's dnsmasq re-read its hosts, options and names; False if not running."""
+    pid = await asyncio.to_thread(running_pid, DhcpFiles.under(_absolute(root), network_id))
+    if pid is None:
+        return False
+    os.kill(pid, signal.SIGHUP)
+    return True
+
+
+async def stop(network_id: str, root: Path, *, remove_files: bool = True) -> None:
+    """Stop the network's dnsmasq (every one found for it) and remove its files if asked."""
+    root = _absolute(root)
+    files = DhcpFiles.under(root, network_id)
+    pids = set((await asyncio.to_thread(find_processes, root)).get(files.dir.name, ()))
+    if (pid := await asyncio.to_thread(running_pid, files)) is not None:
+        pids.add(pid)
+    for pid in sorted(pids):
+        await _kill(pid)
+    if remove_files:
+        await asyncio.to_thread(shutil.rmtree, files.dir, ignore_errors=True)
+    else:
+        await asyncio.to_thread(files.pid.unlink, missing_ok=True)
+
+
+def _network_dirs(root: Path) -> list[str]:
+    if not root.is_dir():
+        return []
+    found = []
+    for entry in root.iterdir():
+        with contextlib.suppress(ValueError):
+            if entry.is_dir() and names.canonical_id(entry.name) == entry.name:
+                found.append(entry.name)
+    return found
+
+
+async def list_networks(root: Path) -> list[str]:
+    """The networks that have a dnsmasq running, or files, under `root`."""
+    root = _absolute(root)
+    running = await asyncio.to_thread(find_processes, root)
+    on_disk = await asyncio.to_thread(_network_dirs, root)
+    return sorted(set(running) | set(on_disk))
+
+
+async def kill_strays(root: Path, keep: Collection[str]) -> list[str]:
+    """Stop the dnsmasq and remove the files of every network under `root` not in `keep`."""
+    kept = {names.canonical_id(k) for k in keep}
+    strays = [n for n in await list_networks(root) if n not in kept]
+    for network_id in strays:
+        LOG.info("removing the DHCP server of deleted network %s", network_id)
+        await stop(network_id, root)
+    return strays

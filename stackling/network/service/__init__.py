@@ -1,0 +1,1 @@
+"""The network service layer: decisions and desired state; no HTTP here."""

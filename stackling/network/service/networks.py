@@ -1,0 +1,210 @@
+"""Networks: created with their segment, updated, deleted with their DHCP ports and subnets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, delete, exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from stackling.common.context import RequestContext
+from stackling.common.ids import new_uuid
+from stackling.network import faults, policy
+from stackling.network import models as m
+from stackling.network.service import listing, quota, revisions, scope, segments, tags
+from stackling.network.service.core import NetworkService
+
+# Ports the network removes by itself when it goes (Neutron's AUTO_DELETE_PORT_OWNERS).
+AUTO_DELETE_OWNERS = ("network:dhcp", "network:distributed")
+
+OPTIONS = (
+    selectinload(m.Network.segments),
+    selectinload(m.Network.subnets),
+    selectinload(m.Network.tags),
+)
+
+# API attribute -> column, for the attributes an update may change.
+_UPDATABLE = {
+    "name": "name",
+    "description": "description",
+    "admin_state_up": "admin_state_up",
+    "shared": "shared",
+    "router:external": "external",
+    "mtu": "mtu",
+    "port_security_enabled": "port_security_enabled",
+}
+
+
+def _segment_clause(column: str) -> listing.Clause:
+    def clause(wanted: list[Any]) -> ColumnElement[bool]:
+        return exists().where(
+            m.Segment.network_id == m.Network.id, getattr(m.Segment, column).in_(wanted)
+        )
+
+    return clause
+
+
+LISTING = listing.Listing(
+    model=m.Network,
+    columns={
+        "id": m.Network.id,
+        "name": m.Network.name,
+        "admin_state_up": m.Network.admin_state_up,
+        "status": m.Network.status,
+        "project_id": m.Network.project_id,
+        "tenant_id": m.Network.project_id,
+        "shared": m.Network.shared,
+        "router:external": m.Network.external,
+        "mtu": m.Network.mtu,
+        "port_security_enabled": m.Network.port_security_enabled,
+        "description": m.Network.description,
+        "revision_number": m.Network.revision_number,
+        "created_at": m.Network.created_at,
+        "updated_at": m.Network.updated_at,
+    },
+    clauses={
+        "provider:network_type": _segment_clause("network_type"),
+        "provider:physical_network": _segment_clause("physical_network"),
+        "provider:segmentation_id": _segment_clause("segmentation_id"),
+    },
+    options=OPTIONS,
+    not_found=faults.NetworkNotFound,
+)
+
+
+async def _reload(s: AsyncSession, net_id: str) -> m.Network:
+    query = select(m.Network).where(m.Network.id == net_id).options(*OPTIONS)
+    return (await s.execute(query.execution_options(populate_existing=True))).scalar_one()
+
+
+async def list_networks(
+    svc: NetworkService, ctx: RequestContext, query: listing.ListQuery
+) -> list[m.Network]:
+    """The networks the caller may see that match `query`."""
+    async with svc.db.session() as s:
+        return await listing.fetch(s, ctx, LISTING, query)
+
+
+async def show_network(svc: NetworkService, ctx: RequestContext, net_id: str) -> m.Network:
+    """One network the caller may see."""
+    async with svc.db.session() as s:
+        return await scope.load(s, ctx, m.Network, net_id, faults.NetworkNotFound, options=OPTIONS)
+
+
+def _check_zones(svc: NetworkService, hints: list[str]) -> None:
+    for zone in hints:
+        if zone not in svc.conf.availability_zones:
+            raise faults.AvailabilityZoneNotFound(zone)
+
+
+def _mtu(svc: NetworkService, network_type: str, asked: int | None) -> int:
+    limit = segments.max_mtu(svc.conf, network_type)
+    if asked is None:
+        return limit
+    if asked > limit:
+        raise faults.InvalidInput(f"Requested MTU is too big, maximum is {limit}")
+    return asked
+
+
+async def create_network(
+    svc: NetworkService, ctx: RequestContext, body: dict[str, Any]
+) -> m.Network:
+    """A new network with its segment (a fresh VNI unless an admin chose the provider)."""
+    project_id = body["project_id"]
+    policy.enforce(ctx, "create_network", {"project_id": project_id})
+    want = segments.requested(svc.conf, body)
+    hints = body.get("availability_zone_hints") or []
+    _check_zones(svc, hints)
+    mtu = _mtu(svc, want.network_type, body.get("mtu"))
+
+    async def _create(s: AsyncSession) -> m.Network:
+        await quota.reserve(s, svc.conf, project_id, {"network": 1})
+        net = m.Network(
+            id=new_uuid(),
+            project_id=project_id,
+            name=body.get("name", ""),
+            description=body.get("description", ""),
+            admin_state_up=body.get("admin_state_up", True),
+            shared=body.get("shared", False),
+            external=body.get("router:external", False),
+            mtu=mtu,
+            port_security_enabled=body.get("port_security_enabled", True),
+            availability_zone_hints=hints,
+        )
+        s.add(net)
+        await s.flush()
+        await segments.create(s, svc.conf, net.id, want)
+        return await _reload(s, net.id)
+
+    net = await svc.tx(_create)
+    await svc.notify_data_plane("network", net.id, "created")
+    return net
+
+
+async def _others_use(s: AsyncSession, net: m.Network) -> bool:
+    """Whether ports of other projects are on the network (it cannot stop being shared)."""
+    found = await s.scalar(
+        select(m.Port.id)
+        .where(m.Port.network_id == net.id, m.Port.project_id != net.project_id)
+        .limit(1)
+    )
+    return found is not None
+
+
+async def update_network(
+    svc: NetworkService,
+    ctx: RequestContext,
+    net_id: str,
+    body: dict[str, Any],
+    revision: int | None = None,
+) -> m.Network:
+    """Change a network's attributes."""
+
+    async def _update(s: AsyncSession) -> m.Network:
+        net = await scope.load(
+            s, ctx, m.Network, net_id, faults.NetworkNotFound, options=OPTIONS, for_update=True
+        )
+        policy.enforce(ctx, "update_network", {"project_id": net.project_id})
+        revisions.check(net, revision)
+        if "mtu" in body:
+            body["mtu"] = _mtu(svc, net.segments[0].network_type, body["mtu"])
+        if body.get("shared") is False and net.shared and await _others_use(s, net):
+            raise faults.InvalidSharedSetting(net.id)
+        if revisions.apply(net, body, _UPDATABLE):
+            revisions.bump(net)
+        await s.flush()
+        return await _reload(s, net.id)
+
+    net = await svc.tx(_update)
+    await svc.notify_data_plane("network", net.id, "updated")
+    return net
+
+
+async def delete_network(
+    svc: NetworkService, ctx: RequestContext, net_id: str, revision: int | None = None
+) -> None:
+    """Delete a network and its subnets; 409 while ports other than DHCP ports remain."""
+
+    async def _delete(s: AsyncSession) -> None:
+        net = await scope.load(s, ctx, m.Network, net_id, faults.NetworkNotFound, for_update=True)
+        policy.enforce(ctx, "delete_network", {"project_id": net.project_id})
+        revisions.check(net, revision)
+        ports = (
+            await s.execute(
+                select(m.Port.id, m.Port.device_owner).where(m.Port.network_id == net.id)
+            )
+        ).all()
+        if any(owner not in AUTO_DELETE_OWNERS for _, owner in ports):
+            raise faults.NetworkInUse(net.id)
+        port_ids = [port_id for port_id, _ in ports]
+        subnet_ids = list(await s.scalars(select(m.Subnet.id).where(m.Subnet.network_id == net.id)))
+        await s.execute(delete(m.Port).where(m.Port.network_id == net.id))
+        await s.execute(delete(m.Subnet).where(m.Subnet.network_id == net.id))
+        await tags.forget(s, "ports", port_ids)
+        await tags.forget(s, "subnets", subnet_ids)
+        await tags.forget(s, "networks", [net.id])
+        await s.execute(delete(m.Network).where(m.Network.id == net.id))
+
+    await svc.tx(_delete)
+    await svc.notify_data_plane("network", net_id, "deleted")

@@ -1,0 +1,1 @@
+"""Functional tests of the Neutron v2.0 API (in-process, SQLite and PostgreSQL)."""
