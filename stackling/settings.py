@@ -156,6 +156,24 @@ class NetworkSettings(BaseModel):
     quota_security_group: int = Field(default=10, ge=-1)
     quota_security_group_rule: int = Field(default=100, ge=-1)
     quota_subnetpool: int = Field(default=-1, ge=-1)
+    # The data-plane agent (bridges, VXLAN, DHCP, security groups) of this host.
+    agent_enabled: bool = True
+    # This host's name as a network host (ports' binding:host_id); empty means the
+    # compute host's name, else the machine's hostname.
+    agent_host: str = ""
+    # The address VXLAN tunnels of this host start from (its VTEP).
+    local_ip: str = "127.0.0.1"
+    # Where DHCP servers keep their files; empty means <data_dir>/network/dhcp. dnsmasq
+    # re-reads them as nobody: the path must be traversable by others.
+    dhcp_dir: Path | None = None
+    # A prefix on the namespaces the agent makes and sweeps (tests use a random one).
+    tag: str = Field(default="", pattern=r"^[A-Za-z0-9_.-]{0,40}$")
+    # The namespace standing for the host's (bridges, taps, host tables); None: the real one.
+    host_netns: str | None = None
+    # Source ranges (tenant and provider) the host guard never lets the host forward out.
+    guard_prefixes: list[str] = []
+    # How often the agent looks for taps appearing or vanishing, and heartbeats.
+    agent_poll_s: float = Field(default=2.0, gt=0)
 
     @model_validator(mode="after")
     def _check_ranges(self) -> NetworkSettings:

@@ -46,6 +46,8 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
         "image": {"register_test_image": False},
         # In-process clouds simulate their hosts; real guests are the e2e suite's.
         "compute": {"driver": "fake"},
+        # ...and no network agent: real bridges and namespaces are the e2e suite's.
+        "network": {"agent_enabled": False},
     }
     return load(None, **_merge(base, overrides))
 

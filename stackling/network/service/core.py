@@ -6,13 +6,25 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from stackling.bus.base import NoConsumer
 from stackling.db.engine import Database
+from stackling.network import models as m
 from stackling.settings import NetworkSettings, Settings
 
 LOG = logging.getLogger(__name__)
 T = TypeVar("T")
+
+# The data-plane agent of each host registers under this type and serves its own topic.
+AGENT_TYPE = "Linux bridge agent"
+AGENT_BINARY = "stackling-network-agent"
+
+
+def agent_topic(host: str) -> str:
+    """The bus topic of one host's network agent."""
+    return f"network.agent.{host}"
 
 
 class NetworkService:
@@ -29,10 +41,22 @@ class NetworkService:
         return await self.db.write(fn)
 
     async def notify_data_plane(self, kind: str, resource_id: str, event: str) -> None:
-        """Tell the data plane that a resource's desired state changed (after the commit).
+        """Tell every host's agent that a resource's desired state changed (after the commit).
 
-        The data plane is not wired yet: the database already holds everything an
-        agent will need, so there is nothing to send. When agents exist this casts
-        `{"kind", "id"}` on the bus (never the state itself), as DESIGN.md describes.
+        The message names the resource and nothing else: each agent reads the rows
+        itself. Every registered agent is told (a network may need something on any
+        host); an agent that is not running misses nothing, since it resyncs from
+        the rows when it starts.
         """
         LOG.debug("data plane: %s %s %s", kind, resource_id, event)
+        if self.runtime is None:
+            return
+        async with self.db.session() as s:
+            topics = list(
+                await s.scalars(select(m.Agent.topic).where(m.Agent.agent_type == AGENT_TYPE))
+            )
+        for topic in topics:
+            try:
+                await self.runtime.bus.cast(topic, {"kind": kind, "id": resource_id})
+            except NoConsumer:
+                LOG.debug("no network agent serves %s (not running in this process)", topic)
