@@ -42,6 +42,9 @@ EXTENSIONS: tuple[Extension, ...] = (
     Extension("default-subnetpools", "Default Subnetpools",
               "Provides ability to mark and use a subnetpool as the default.",
               "2016-02-18T18:00:00-00:00"),
+    Extension("ext-gw-mode", "Neutron L3 Configurable external gateway mode",
+              "Extension of the router abstraction for specifying whether SNAT should occur "
+              "on the external gateway", "2013-03-28T10:00:00-00:00"),
     Extension("external-net", "Neutron external network",
               "Adds external network attribute to network resource.",
               "2013-01-14T10:00:00-00:00"),
@@ -49,8 +52,16 @@ EXTENSIONS: tuple[Extension, ...] = (
               "Extra options configuration for DHCP. For example PXE boot options to DHCP "
               "clients can be specified (e.g. tftp-server, server-ip-address, bootfile-name)",
               "2013-03-17T12:00:00-00:00"),
+    Extension("extraroute", "Neutron Extra Route", "Extra routes configuration for L3 router",
+              "2013-02-01T10:00:00-00:00"),
+    Extension("extraroute-atomic", "Atomically add/remove extra routes",
+              "Edit extra routes of a router on server side by atomically adding/removing "
+              "extra routes", "2019-07-10T00:00:00+00:00"),
     Extension("filter-validation", "Filter parameters validation",
               "Provides validation on filter parameters.", "2018-03-21T10:00:00-00:00"),
+    Extension("fip-port-details", "Floating IP Port Details Extension",
+              "Add port_details attribute to Floating IP resource",
+              "2018-04-09T10:00:00-00:00"),
     Extension("net-mtu", "Network MTU", "Provides MTU attribute for a network resource.",
               "2015-03-25T10:00:00-00:00"),
     Extension("net-mtu-writable", "Network MTU (writable)",
@@ -75,6 +86,9 @@ EXTENSIONS: tuple[Extension, ...] = (
     Extension("revision-if-match", "If-Match constraints based on revision_number",
               "Extension indicating that If-Match based on revision_number is supported.",
               "2016-12-11T00:00:00-00:00"),
+    Extension("router", "Neutron L3 Router",
+              "Router abstraction for basic L3 forwarding between L2 Neutron networks and "
+              "access to external networks via a NAT gateway.", "2012-07-20T10:00:00-00:00"),
     Extension("security-group", "security-group", "The security groups extension.",
               "2012-10-05T10:00:00-00:00"),
     Extension("sorting", "Sorting support", "Extension that indicates that sorting is "

@@ -236,6 +236,30 @@ class DuplicateAddressPairInRequest(NeutronFault, errors.BadRequest):
         )
 
 
+class ExternalIpAddressExhausted(NeutronFault, errors.BadRequest):
+    """The external network has no IPv4 subnet to take a floating address from."""
+
+    def __init__(self, net_id: str) -> None:
+        super().__init__(f"Unable to find any IP address on external network {net_id}.")
+
+
+class InvalidRoutes(NeutronFault, errors.BadRequest):
+    """Extra routes a router cannot have (extraroute)."""
+
+    def __init__(self, routes: object, reason: str) -> None:
+        super().__init__(f"Invalid format for routes: {routes}, {reason}.")
+
+
+class RoutesExhausted(NeutronFault, errors.BadRequest):
+    """More extra routes than a router may have."""
+
+    def __init__(self, router_id: str, quota: int) -> None:
+        super().__init__(
+            f"Unable to complete operation for {router_id}. The number of routes exceeds "
+            f"the maximum {quota}."
+        )
+
+
 # -- 403 ---------------------------------------------------------------------------
 
 
@@ -289,6 +313,44 @@ class SecurityGroupRuleNotFound(NeutronFault, errors.NotFound):
 
     def __init__(self, id: str) -> None:
         super().__init__(f"Security group rule {id} does not exist")
+
+
+class RouterNotFound(NeutronFault, errors.NotFound):
+    """No such router, or not one the caller may see."""
+
+    def __init__(self, router_id: str) -> None:
+        super().__init__(f"Router {router_id} could not be found.")
+
+
+class RouterInterfaceNotFound(NeutronFault, errors.NotFound):
+    """The router has no interface on that port."""
+
+    def __init__(self, router_id: str, port_id: str) -> None:
+        super().__init__(f"Router {router_id} does not have an interface with id {port_id}.")
+
+
+class RouterInterfaceNotFoundForSubnet(NeutronFault, errors.NotFound):
+    """The router has no interface on that subnet."""
+
+    def __init__(self, router_id: str, subnet_id: str) -> None:
+        super().__init__(f"Router {router_id} has no interface on subnet {subnet_id}.")
+
+
+class FloatingIPNotFound(NeutronFault, errors.NotFound):
+    """No such floating IP, or not one the caller may see."""
+
+    def __init__(self, floatingip_id: str) -> None:
+        super().__init__(f"Floating IP {floatingip_id} could not be found.")
+
+
+class ExternalGatewayForFloatingIPNotFound(NeutronFault, errors.NotFound):
+    """No router joins the port's subnet to the floating IP's network."""
+
+    def __init__(self, external_network_id: str, subnet_id: str, port_id: str) -> None:
+        super().__init__(
+            f"External network {external_network_id} is not reachable from subnet "
+            f"{subnet_id}.  Therefore, cannot associate Port {port_id} with a Floating IP."
+        )
 
 
 class TagNotFound(NeutronFault, errors.NotFound):
@@ -494,6 +556,84 @@ class SecurityGroupDefaultAlreadyExists(NeutronFault, errors.Conflict):
 
     def __init__(self) -> None:
         super().__init__("Default security group already exists.")
+
+
+class ExternalNetworkInUse(NeutronFault, errors.Conflict):
+    """Routers still have their gateway on the network."""
+
+    def __init__(self, net_id: str) -> None:
+        super().__init__(
+            f"External network {net_id} cannot be updated to be made non-external, since it "
+            "has existing gateway ports."
+        )
+
+
+class RouterInUse(NeutronFault, errors.Conflict):
+    """The router still has interfaces."""
+
+    def __init__(self, router_id: str, reason: str) -> None:
+        # Neutron's wording has no full stop here.
+        super().__init__(f"Router {router_id} {reason}")
+
+
+class RouterInterfaceInUseByFloatingIP(NeutronFault, errors.Conflict):
+    """Floating IPs reach their ports through this interface."""
+
+    def __init__(self, router_id: str, subnet_id: str) -> None:
+        super().__init__(
+            f"Router interface for subnet {subnet_id} on router {router_id} cannot be "
+            "deleted, as it is required by one or more floating IPs."
+        )
+
+
+class RouterInterfaceInUseByRoute(NeutronFault, errors.Conflict):
+    """Extra routes use a next hop on this interface."""
+
+    def __init__(self, router_id: str, subnet_id: str) -> None:
+        super().__init__(
+            f"Router interface for subnet {subnet_id} on router {router_id} cannot be "
+            "deleted, as it is required by one or more routes."
+        )
+
+
+class RouterExternalGatewayInUseByFloatingIp(NeutronFault, errors.Conflict):
+    """Floating IPs use the gateway that would go."""
+
+    def __init__(self, router_id: str, net_id: str) -> None:
+        super().__init__(
+            f"Gateway cannot be updated for router {router_id}, since a gateway to external "
+            f"network {net_id} is required by one or more floating IPs."
+        )
+
+
+class PortInUse(NeutronFault, errors.Conflict):
+    """The port already belongs to a device."""
+
+    def __init__(self, net_id: str, port_id: str, device_id: str) -> None:
+        super().__init__(
+            f"Unable to complete operation on port {port_id} for network {net_id}. Port "
+            f"already has an attached device {device_id}."
+        )
+
+
+class ServicePortInUse(NeutronFault, errors.Conflict):
+    """A router's or floating IP's port, which only its owner removes."""
+
+    def __init__(self, port_id: str, reason: str) -> None:
+        super().__init__(f"Port {port_id} cannot be deleted directly via the port API: {reason}.")
+
+
+class FloatingIPPortAlreadyAssociated(NeutronFault, errors.Conflict):
+    """The fixed address already has a floating IP on that network."""
+
+    def __init__(
+        self, floating_ip_address: str, fip_id: str, port_id: str, fixed_ip: str, net_id: str
+    ) -> None:
+        super().__init__(
+            f"Cannot associate floating IP {floating_ip_address} ({fip_id}) with port "
+            f"{port_id} using fixed IP {fixed_ip}, as that fixed IP already has a floating IP "
+            f"on external network {net_id}."
+        )
 
 
 # -- 412 and 503 -------------------------------------------------------------------

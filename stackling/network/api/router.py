@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from stackling.common.http import require_json
-from stackling.network.api.routes import quotas, resources, root, tags
+from stackling.network.api.routes import quotas, resources, root, router_interfaces, tags
 
 
 def build_router() -> APIRouter:
@@ -15,5 +15,6 @@ def build_router() -> APIRouter:
     # Quotas before the generic resources: /quotas/project is not a quota's id.
     router.include_router(quotas.router)
     router.include_router(resources.router())
+    router.include_router(router_interfaces.router)
     router.include_router(tags.router)
     return router

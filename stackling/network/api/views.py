@@ -8,6 +8,8 @@ from stackling.common.context import RequestContext
 from stackling.common.timeutil import isoformat
 from stackling.network import models as m
 from stackling.network import policy
+from stackling.network.service.floating_ips import FloatingIPRecord
+from stackling.network.service.routers import RouterRecord
 from stackling.settings import NetworkSettings
 
 
@@ -163,5 +165,60 @@ def security_group(
         **_owner(row.project_id),
         "stateful": row.stateful,
         "security_group_rules": [security_group_rule(r, ctx, conf) for r in row.rules],
+        **_standard(row),
+    }
+
+
+def router(record: RouterRecord, ctx: RequestContext, conf: NetworkSettings) -> dict[str, Any]:
+    """A router, its gateway (null when it has none) and its extra routes."""
+    row = record.row
+    gateway = None
+    if row.gw_network_id is not None:
+        gateway = {
+            "network_id": row.gw_network_id,
+            "enable_snat": row.enable_snat,
+            "external_fixed_ips": [
+                {"subnet_id": subnet_id, "ip_address": address}
+                for subnet_id, address in record.gateway_ips
+            ],
+        }
+    return {
+        "id": row.id,
+        "name": row.name,
+        **_owner(row.project_id),
+        "admin_state_up": row.admin_state_up,
+        "status": row.status,
+        "external_gateway_info": gateway,
+        "routes": [{"destination": r.destination, "nexthop": r.nexthop} for r in row.routes],
+        **_standard(row),
+    }
+
+
+def floatingip(
+    record: FloatingIPRecord, ctx: RequestContext, conf: NetworkSettings
+) -> dict[str, Any]:
+    """A floating IP, with the port it maps to (fip-port-details)."""
+    row, mapped = record.row, record.port
+    details = None
+    if mapped is not None:
+        details = {
+            "name": mapped.name,
+            "network_id": mapped.network_id,
+            "mac_address": mapped.mac_address,
+            "admin_state_up": mapped.admin_state_up,
+            "status": mapped.status,
+            "device_id": mapped.device_id,
+            "device_owner": mapped.device_owner,
+        }
+    return {
+        "id": row.id,
+        **_owner(row.project_id),
+        "floating_network_id": row.floating_network_id,
+        "floating_ip_address": row.floating_ip_address,
+        "router_id": row.router_id,
+        "port_id": row.fixed_port_id,
+        "fixed_ip_address": row.fixed_ip_address,
+        "status": row.status,
+        "port_details": details,
         **_standard(row),
     }

@@ -152,6 +152,12 @@ async def _others_use(s: AsyncSession, net: m.Network) -> bool:
     return found is not None
 
 
+async def _has_gateways(s: AsyncSession, net: m.Network) -> bool:
+    """Whether a router has its gateway on the network."""
+    found = await s.scalar(select(m.Router.id).where(m.Router.gw_network_id == net.id).limit(1))
+    return found is not None
+
+
 async def update_network(
     svc: NetworkService,
     ctx: RequestContext,
@@ -171,6 +177,9 @@ async def update_network(
             body["mtu"] = _mtu(svc, net.segments[0].network_type, body["mtu"])
         if body.get("shared") is False and net.shared and await _others_use(s, net):
             raise faults.InvalidSharedSetting(net.id)
+        # L3: a network routers have their gateway on stays external (as Neutron).
+        if body.get("router:external") is False and net.external and await _has_gateways(s, net):
+            raise faults.ExternalNetworkInUse(net.id)
         if revisions.apply(net, body, _UPDATABLE):
             revisions.bump(net)
         await s.flush()

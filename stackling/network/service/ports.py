@@ -14,7 +14,9 @@ from stackling.common.ids import new_uuid
 from stackling.network import faults, policy
 from stackling.network import models as m
 from stackling.network.service import (
+    floating_ips,
     ipam,
+    l3_ports,
     listing,
     macs,
     port_extras,
@@ -242,6 +244,8 @@ async def update_port(
         if "mac_address" in body and body["mac_address"] != port.mac_address:
             changed |= await port_extras.change_mac(s, port, body["mac_address"])
         if "fixed_ips" in body:
+            # L3: the address a floating IP maps to stays while it is mapped.
+            await floating_ips.check_fixed_ips_change(s, port.id, body["fixed_ips"])
             changed |= await _change_fixed_ips(s, port, body["fixed_ips"])
         secure = body.get("port_security_enabled", port.port_security_enabled)
         groups = body.get("security_groups")
@@ -271,13 +275,20 @@ async def delete_port(
 ) -> None:
     """Delete a port; its addresses become free."""
 
-    async def _delete(s: AsyncSession) -> None:
+    async def _delete(s: AsyncSession) -> list[str]:
         port = await scope.load(s, ctx, m.Port, port_id, faults.PortNotFound, for_update=True)
         net = await s.get_one(m.Network, port.network_id)
         policy.enforce(ctx, "delete_port", network_target(net, port.project_id))
         revisions.check(port, revision)
+        # L3: a router's or floating IP's own port goes only with it (409, as Neutron);
+        # floating IPs mapped to this port are disassociated, not deleted.
+        await l3_ports.deletion_refused(s, port)
+        unmapped = await floating_ips.disassociate_port(s, port.id)
         await tags.forget(s, "ports", [port.id])
         await s.execute(delete(m.Port).where(m.Port.id == port.id))
+        return unmapped
 
-    await svc.tx(_delete)
+    unmapped = await svc.tx(_delete)
     await svc.notify_data_plane("port", port_id, "deleted")
+    for fip_id in unmapped:
+        await svc.notify_data_plane("floatingip", fip_id, "updated")

@@ -19,6 +19,8 @@ NOT_FOUND: dict[str, Callable[[str], Exception]] = {
     "ports": faults.PortNotFound,
     "subnetpools": faults.SubnetPoolNotFound,
     "security_groups": faults.SecurityGroupNotFound,
+    "routers": faults.RouterNotFound,
+    "floatingips": faults.FloatingIPNotFound,
 }
 
 

@@ -44,3 +44,21 @@ async def network_with_subnet(
     net = await create(c, "network", token, name="net")
     sub = await create(c, "subnet", token, network_id=net["id"], ip_version=4, cidr=cidr, **subnet)
     return net, sub
+
+
+async def external_network(
+    c: httpx.AsyncClient, cidr: str = "172.24.4.0/24", **subnet: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A new external network (as admin: `c` must be the admin's client) with one subnet."""
+    net = await create(c, "network", name="public", **{"router:external": True})
+    sub = await create(c, "subnet", network_id=net["id"], ip_version=4, cidr=cidr, **subnet)
+    return net, sub
+
+
+async def router_interface(
+    c: httpx.AsyncClient, router_id: str, action: str, token: str | None = None, **body: Any
+) -> httpx.Response:
+    """PUT /routers/{id}/{add,remove}_router_interface with `body`."""
+    return await c.put(
+        f"{V20}/routers/{router_id}/{action}_router_interface", json=body, headers=auth(token)
+    )

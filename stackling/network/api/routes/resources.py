@@ -1,4 +1,4 @@
-"""The core resources and security groups, each declared once and served by `crud`."""
+"""Every Neutron resource (core, security groups, L3), each declared once and served by `crud`."""
 
 from __future__ import annotations
 
@@ -6,11 +6,21 @@ from fastapi import APIRouter
 
 from stackling.network.api import views
 from stackling.network.api.routes.crud import Resource, build
+from stackling.network.api.specs.floating_ips import FLOATINGIP
 from stackling.network.api.specs.networks import NETWORK
 from stackling.network.api.specs.ports import PORT
+from stackling.network.api.specs.routers import ROUTER
 from stackling.network.api.specs.security_groups import SECURITY_GROUP, SECURITY_GROUP_RULE
 from stackling.network.api.specs.subnets import SUBNET, SUBNETPOOL
-from stackling.network.service import networks, ports, security_groups, subnetpools, subnets
+from stackling.network.service import (
+    floating_ips,
+    networks,
+    ports,
+    routers,
+    security_groups,
+    subnetpools,
+    subnets,
+)
 
 RESOURCES: tuple[Resource, ...] = (
     Resource(
@@ -38,6 +48,15 @@ RESOURCES: tuple[Resource, ...] = (
     Resource(
         SECURITY_GROUP_RULE, views.security_group_rule, security_groups.list_rules,
         security_groups.show_rule, security_groups.create_rule, security_groups.delete_rule,
+    ),
+    Resource(
+        ROUTER, views.router, routers.list_routers, routers.show_router,
+        routers.create_router, routers.delete_router, routers.update_router,
+    ),
+    Resource(
+        FLOATINGIP, views.floatingip, floating_ips.list_floatingips,
+        floating_ips.show_floatingip, floating_ips.create_floatingip,
+        floating_ips.delete_floatingip, floating_ips.update_floatingip,
     ),
 )  # fmt: skip
 
