@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -102,9 +103,14 @@ class Identity:
 
     async def stop(self) -> None:
         """Stop background work."""
-        if self._sync_task is not None:
-            self._sync_task.cancel()
-            self._sync_task = None
+        task, self._sync_task = self._sync_task, None
+        if task is not None:
+            task.cancel()
+            # Waited for, so it is gone before the engine is disposed: a task cancelled
+            # inside a query and left to finish later would wait forever on a closed
+            # aiosqlite connection (seen as a 300 s hang when a test's loop closed).
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     @property
     def token_codec(self) -> TokenCodec:
