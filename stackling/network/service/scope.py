@@ -3,7 +3,7 @@
 Every list and every lookup of a network resource starts from `visible()`, so
 isolation does not depend on each endpoint remembering it. Admins see every
 project's resources; others see their own project's, plus networks that are
-shared or external (and their subnets), shared subnet pools, and the ports on
+shared or external (and the subnets of shared ones), shared subnet pools, and the ports on
 networks they own, as Neutron's query hooks allow.
 """
 
@@ -30,10 +30,10 @@ def _network_clause(ctx: RequestContext) -> ColumnElement[bool]:
 
 
 def _subnet_clause(ctx: RequestContext) -> ColumnElement[bool]:
-    open_networks = select(m.Network.id).where(
-        or_(m.Network.shared.is_(True), m.Network.external.is_(True))
-    )
-    return or_(m.Subnet.project_id == ctx.project_id, m.Subnet.network_id.in_(open_networks))
+    # An external network is visible to all, its subnets only when it is also shared
+    # (Neutron hides a public network's addressing from the projects using it).
+    shared_networks = select(m.Network.id).where(m.Network.shared.is_(True))
+    return or_(m.Subnet.project_id == ctx.project_id, m.Subnet.network_id.in_(shared_networks))
 
 
 def _port_clause(ctx: RequestContext) -> ColumnElement[bool]:
