@@ -170,7 +170,7 @@ async def remote_console(
 async def legacy_console(
     svc: ComputeService, ctx: RequestContext, uuid: str, arg: Any, protocol: str, base: str
 ) -> dict[str, Any]:
-    """The os-getXXXConsole actions of 2.1 to 2.5: {"console": {"type", "url"}}."""
+    """os-getSerialConsole and its siblings (2.1 to 2.5): {"console": {"type", "url"}}."""
     kind = arg.get("type") if isinstance(arg, dict) else None
     if kind not in PROTOCOL_TYPES[protocol]:
         raise errors.BadRequest(

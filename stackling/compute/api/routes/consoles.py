@@ -42,7 +42,7 @@ async def show_console_token(
 
 
 def legacy_action(protocol: str) -> Any:
-    """The handler of one os-getXXXConsole server action (2.1 to 2.5)."""
+    """The handler of one os-getSerialConsole, os-getVNCConsole... server actions (2.1 to 2.5)."""
 
     async def handler(
         svc: ComputeService, ctx: RequestContext, uuid: str, arg: Any, mv: Version, links: Links
