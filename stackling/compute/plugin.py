@@ -13,6 +13,7 @@ from stackling.compute.agent.agent import ComputeAgent
 from stackling.compute.api.router import build_router
 from stackling.compute.drivers.registry import make_driver
 from stackling.compute.faults import nova_fault
+from stackling.compute.service import networking
 from stackling.compute.service.conductor import Conductor
 from stackling.compute.service.core import ComputeService
 from stackling.db.engine import Database
@@ -67,6 +68,7 @@ class ComputePlugin:
         if self.settings.compute.create_default_flavors:
             await flavors.ensure_default_flavors(self.svc)
         await self.conductor.start()
+        runtime.bus.serve(networking.EVENTS_TOPIC, self._on_network_event)
         conf = self.settings.compute
         root = self.settings.data_dir / "compute"
         owner = self._owner()
@@ -84,6 +86,9 @@ class ComputePlugin:
             agent = ComputeAgent(self.svc, driver, host)
             await agent.start()
             self.agents.append(agent)
+
+    async def _on_network_event(self, message: dict[str, Any]) -> None:
+        await networking.on_event(self.svc, message)
 
     async def stop(self) -> None:
         """Stop agents and the conductor; guests keep running."""

@@ -8,6 +8,7 @@ from pathlib import Path
 from stackling.compute import models as m
 from stackling.compute.drivers.base import InstanceSpec
 from stackling.compute.metadata.source import InstanceMetadataSource, KeyPair
+from stackling.compute.service.networking import nics
 
 
 def instance_spec(
@@ -31,7 +32,7 @@ def instance_spec(
         image_path=image_path,
         image_format=str(meta.get("disk_format") or "qcow2"),
         config_drive=config_drive,
-        nics=(),
+        nics=nics(instance.network_info),
         image_properties={k: str(v) for k, v in (meta.get("properties") or {}).items()},
         extra_specs=dict(flavor.get("extra_specs") or {}),
     )

@@ -19,7 +19,7 @@ from stackling.compute.agent.spec import instance_spec, metadata_source
 from stackling.compute.drivers.base import DriverError, InstanceNotFound, PowerState
 from stackling.compute.metadata.configdrive import build_config_drive
 from stackling.compute.metadata.tree import config_drive_files
-from stackling.compute.service import history
+from stackling.compute.service import history, networking
 from stackling.compute.service.servers import finish_delete
 
 if TYPE_CHECKING:
@@ -121,7 +121,13 @@ def _failed_build_values(instance: m.Instance) -> dict[str, Any]:
     """A failed build is an ERROR; a failed unshelve leaves the server shelved, off any host."""
     if instance.vm_state == states.SHELVED_OFFLOADED:
         return {"task_state": None, "host": None, "node": None, "power_state": 0}
-    return {"vm_state": states.ERROR, "task_state": None, "admin_password": None, "power_state": 0}
+    return {
+        "vm_state": states.ERROR,
+        "task_state": None,
+        "admin_password": None,
+        "power_state": 0,
+        "network_info": [],
+    }
 
 
 async def delete_shelved_image(svc: Any, ctx: Any, image_id: str) -> None:
@@ -136,12 +142,16 @@ async def delete_shelved_image(svc: Any, ctx: Any, image_id: str) -> None:
 async def build(agent: ComputeAgent, instance: m.Instance) -> None:
     """Spawn the guest; ACTIVE when it runs, ERROR with a fault when it cannot."""
     try:
+        await networking.allocate(agent.svc, instance, agent.host)
         spec = await _prepare(agent, instance)
         await agent.driver.spawn(spec)
     except Exception as exc:
         LOG.warning("build of %s on %s failed: %s", instance.uuid, agent.host, exc)
         with_context = DriverError(f"Build of instance {instance.uuid} aborted: {_message(exc)}")
         await agent.driver.destroy(instance.uuid)
+        if instance.vm_state != states.SHELVED_OFFLOADED:
+            # As Nova: a server that failed to build keeps no ports.
+            await networking.release(agent.svc, instance)
         # Resources go back before the server shows ERROR; a crash in between leaves a
         # build without a claim, which start-up recovery claims again.
         await agent.svc.peer("placement").delete_allocations(instance.uuid)
@@ -154,6 +164,7 @@ async def build(agent: ComputeAgent, instance: m.Instance) -> None:
             error=with_context,
         )
         return
+    await networking.plugged(agent.svc, instance)
     shelved_image = (instance.task_args or {}).get("shelved_image_id")
     if shelved_image:
         # Unshelved: the snapshot has done its job (this host keeps a cached copy).
@@ -191,6 +202,8 @@ async def delete(agent: ComputeAgent, instance: m.Instance) -> None:
         await history.record_event(s, row.uuid, "compute_terminate_instance", agent.host)
         await finish_delete(s, row)
 
+    # Ports go before the row says deleted: a crash in between deletes again, and finds them.
+    await networking.release(agent.svc, instance)
     await agent.svc.tx(_done)
     await agent.svc.peer("placement").delete_allocations(instance.uuid)
     async with agent.svc.db.session() as s:
@@ -282,6 +295,7 @@ async def _shelve(agent: ComputeAgent, instance: m.Instance) -> dict[str, Any]:
     await _power_off(agent, instance)
     await agent.driver.destroy(instance.uuid)
     await remove_config_drive(agent, instance.uuid)
+    await networking.unbind(agent.svc, instance)
     await agent.svc.peer("placement").delete_allocations(instance.uuid)
     return {
         "host": None,

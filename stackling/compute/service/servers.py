@@ -18,7 +18,7 @@ from stackling.common.ids import new_uuid
 from stackling.common.microversion import Version
 from stackling.compute import models as m
 from stackling.compute import states
-from stackling.compute.service import access, history, lookup, quota
+from stackling.compute.service import access, history, lookup, networking, quota
 from stackling.compute.service.boot_request import BootRequest, parse, sanitize_hostname
 from stackling.compute.service.core import CONDUCTOR_TOPIC, ComputeService, host_topic
 from stackling.compute.service.records import ServerRecord, load_record, load_records
@@ -86,15 +86,6 @@ def _check_fits(flavor: m.Flavor, meta: dict[str, Any]) -> None:
             raise errors.BadRequest("Flavor's disk is too small for requested image.")
 
 
-async def _check_networks(svc: ComputeService, req: BootRequest) -> None:
-    """Without a network service, only `auto`/`none` (or nothing) can be asked for."""
-    if isinstance(req.networks, list) and req.networks and not svc.has_peer("network"):
-        first = req.networks[0]
-        if first.get("port"):
-            raise errors.BadRequest(f"Port {first['port']} could not be found.")
-        raise errors.BadRequest(f"Network {first.get('uuid')} could not be found.")
-
-
 async def create(
     svc: ComputeService, ctx: RequestContext, body: dict[str, Any], mv: Version
 ) -> Created:
@@ -105,7 +96,7 @@ async def create(
         raise errors.Forbidden(
             "Policy doesn't allow os_compute_api:servers:create:forced_host to be performed."
         )
-    await _check_networks(svc, req)
+    requested_networks = await networking.check_boot(svc, ctx, req.networks, req.security_groups)
     meta = _image_meta(await _image_for_boot(svc, ctx, req.image_ref))
     from stackling.compute.service import keypairs, server_groups
 
@@ -157,7 +148,7 @@ async def create(
                 access_ip_v4=req.access_ip_v4,
                 access_ip_v6=req.access_ip_v6,
                 security_groups=req.security_groups or ["default"],
-                requested_networks=req.networks,
+                requested_networks=requested_networks,
                 task_args={"forced_host": req.forced_host} if req.forced_host else {},
                 root_device_name="/dev/vda",
                 # Kept until the host has written it to the config drive, then cleared.
@@ -262,7 +253,7 @@ async def delete(
     """DELETE /servers/{id}: gone at once if never placed, else the host tears it down."""
     access.require_member(ctx)
 
-    async def _mark(s: AsyncSession) -> str | None:
+    async def _mark(s: AsyncSession) -> tuple[str | None, m.Instance]:
         instance = await access.load_instance(s, ctx, uuid, for_update=True)
         if instance.locked and not _may_override_lock(ctx, instance):
             from stackling.compute.faults import Locked
@@ -271,13 +262,14 @@ async def delete(
         history.start_action(s, ctx, instance, "delete")
         if instance.host is None or not await _host_alive(s, instance.host):
             await finish_delete(s, instance)
-            return None
+            return None, instance
         instance.task_state = states.DELETING
         instance.updated_at = m.now()
-        return instance.host
+        return instance.host, instance
 
-    host = await svc.tx(_mark)
+    host, instance = await svc.tx(_mark)
     if host is None:
+        await networking.release(svc, instance)
         await _release_allocations(svc, uuid)
         await _forget_shelved_image(svc, ctx, uuid)
     else:

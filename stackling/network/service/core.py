@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
 from sqlalchemy import select
@@ -20,6 +20,11 @@ T = TypeVar("T")
 # The data-plane agent of each host registers under this type and serves its own topic.
 AGENT_TYPE = "Linux bridge agent"
 AGENT_BINARY = "stackling-network-agent"
+
+
+# Where compute hears that a server's ports changed (Nova's os-server-external-events).
+COMPUTE_EVENTS_TOPIC = "compute.network-events"
+COMPUTE_OWNER_PREFIX = "compute:"
 
 
 def agent_topic(host: str) -> str:
@@ -60,3 +65,28 @@ class NetworkService:
                 await self.runtime.bus.cast(topic, {"kind": kind, "id": resource_id})
             except NoConsumer:
                 LOG.debug("no network agent serves %s (not running in this process)", topic)
+
+    async def notify_servers(self, port_ids: Iterable[str | None]) -> None:
+        """Tell compute that the servers behind these ports changed (Neutron's Nova notifier)."""
+        wanted = sorted({p for p in port_ids if p})
+        if not wanted or self.runtime is None:
+            return
+        async with self.db.session() as s:
+            rows = await s.execute(
+                select(m.Port.id, m.Port.device_id).where(
+                    m.Port.id.in_(wanted), m.Port.device_owner.startswith(COMPUTE_OWNER_PREFIX)
+                )
+            )
+            found = rows.all()
+        for port_id, server_id in found:
+            await self.tell_compute(server_id, port_id)
+
+    async def tell_compute(self, server_id: str, port_id: str) -> None:
+        """One network-changed event for a server."""
+        if self.runtime is None or not server_id:
+            return
+        message = {"server": server_id, "name": "network-changed", "tag": port_id}
+        try:
+            await self.runtime.bus.cast(COMPUTE_EVENTS_TOPIC, message)
+        except NoConsumer:
+            LOG.debug("no compute service hears network events in this process")

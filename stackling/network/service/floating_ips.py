@@ -290,6 +290,7 @@ async def create_floatingip(
 
     fip = await svc.tx(_create)
     await svc.notify_data_plane("floatingip", fip.id, "created")
+    await svc.notify_servers([fip.row.fixed_port_id])
     return fip
 
 
@@ -312,6 +313,7 @@ async def update_floatingip(
         changed = revisions.apply(fip, body, _UPDATABLE)
         if "port_id" in body:
             before = (fip.fixed_port_id, fip.fixed_ip_address, fip.router_id)
+            touched.append(fip.fixed_port_id)
             if body["port_id"]:
                 await _associate(s, ctx, fip, body["port_id"], body.get("fixed_ip_address"))
             else:
@@ -326,8 +328,10 @@ async def update_floatingip(
         await s.flush()
         return await _reload(s, fip.id)
 
+    touched: list[str | None] = []
     fip = await svc.tx(_update)
     await svc.notify_data_plane("floatingip", fip.id, "updated")
+    await svc.notify_servers([*touched, fip.row.fixed_port_id])
     return fip
 
 
@@ -336,7 +340,7 @@ async def delete_floatingip(
 ) -> None:
     """Delete a floating IP; its address goes back to the external network."""
 
-    async def _delete(s: AsyncSession) -> None:
+    async def _delete(s: AsyncSession) -> str | None:
         fip = await scope.load(
             s, ctx, m.FloatingIP, fip_id, faults.FloatingIPNotFound, for_update=True
         )
@@ -346,9 +350,11 @@ async def delete_floatingip(
         await tags.forget(s, "floatingips", [fip.id])
         await s.execute(delete(m.FloatingIP).where(m.FloatingIP.id == fip.id))
         await s.execute(delete(m.Port).where(m.Port.id == port_id))
+        return fip.fixed_port_id
 
-    await svc.tx(_delete)
+    mapped_to = await svc.tx(_delete)
     await svc.notify_data_plane("floatingip", fip_id, "deleted")
+    await svc.notify_servers([mapped_to])
 
 
 async def disassociate_port(s: AsyncSession, port_id: str) -> list[str]:

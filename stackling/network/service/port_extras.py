@@ -25,7 +25,8 @@ def bind(port: m.Port) -> None:
     plane may later mark a binding failed (binding_failed) when it cannot plug.
     """
     if port.binding_host_id:
-        if port.binding_vif_type in ("unbound", "binding_failed"):
+        # None: a new port, before its column default applies.
+        if port.binding_vif_type in (None, "unbound", "binding_failed"):
             port.binding_vif_type = BOUND_VIF_TYPE
             port.binding_vif_details = dict(BOUND_VIF_DETAILS)
     else:

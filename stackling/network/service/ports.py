@@ -26,7 +26,7 @@ from stackling.network.service import (
     security_groups,
     tags,
 )
-from stackling.network.service.core import NetworkService
+from stackling.network.service.core import COMPUTE_OWNER_PREFIX, NetworkService
 from stackling.network.service.subnets import check_network_open_to, network_target
 
 OPTIONS = (
@@ -267,6 +267,7 @@ async def update_port(
 
     port = await svc.tx(_update)
     await svc.notify_data_plane("port", port.id, "updated")
+    await svc.notify_servers([port.id])
     return port
 
 
@@ -275,7 +276,7 @@ async def delete_port(
 ) -> None:
     """Delete a port; its addresses become free."""
 
-    async def _delete(s: AsyncSession) -> list[str]:
+    async def _delete(s: AsyncSession) -> tuple[list[str], str]:
         port = await scope.load(s, ctx, m.Port, port_id, faults.PortNotFound, for_update=True)
         net = await s.get_one(m.Network, port.network_id)
         policy.enforce(ctx, "delete_port", network_target(net, port.project_id))
@@ -286,9 +287,11 @@ async def delete_port(
         unmapped = await floating_ips.disassociate_port(s, port.id)
         await tags.forget(s, "ports", [port.id])
         await s.execute(delete(m.Port).where(m.Port.id == port.id))
-        return unmapped
+        server = port.device_id if port.device_owner.startswith(COMPUTE_OWNER_PREFIX) else ""
+        return unmapped, server
 
-    unmapped = await svc.tx(_delete)
+    unmapped, server = await svc.tx(_delete)
     await svc.notify_data_plane("port", port_id, "deleted")
+    await svc.tell_compute(server, port_id)
     for fip_id in unmapped:
         await svc.notify_data_plane("floatingip", fip_id, "updated")
