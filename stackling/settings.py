@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -174,6 +176,17 @@ class NetworkSettings(BaseModel):
     guard_prefixes: list[str] = []
     # How often the agent looks for taps appearing or vanishing, and heartbeats.
     agent_poll_s: float = Field(default=2.0, gt=0)
+    # Physical network → the Linux bridge its flat networks use instead of brq<id>
+    # (made by the agent if absent, never swept), as the linuxbridge agent's mappings.
+    bridge_mappings: dict[str, str] = {"public": "br-stackling"}
+    # Bridge → the host's own address on it, so the host reaches the provider network
+    # (as devstack's br-ex); its range is added to what the host guard keeps in.
+    provider_host_cidrs: dict[str, str] = {"br-stackling": "172.24.4.1/24"}
+    # The external network a new cloud gets (flat, on this physical network), unless an
+    # external network exists already; an empty CIDR makes none.
+    public_network_name: str = "public"
+    public_network_cidr: str = "172.24.4.0/24"
+    public_physical_network: str = "public"
 
     @model_validator(mode="after")
     def _check_ranges(self) -> NetworkSettings:
@@ -181,6 +194,14 @@ class NetworkSettings(BaseModel):
             raise ValueError("network.vni_min must not be greater than network.vni_max")
         if int(self.base_mac[:2], 16) & 1:
             raise ValueError("network.base_mac must be a unicast MAC (even first octet)")
+        for bridge in [*self.bridge_mappings.values(), *self.provider_host_cidrs]:
+            if not re.fullmatch(r"[A-Za-z0-9_.-]{1,15}", bridge):
+                raise ValueError(f"network: bad bridge name {bridge!r} (at most 15 characters)")
+        for cidr in self.provider_host_cidrs.values():
+            try:
+                ipaddress.ip_interface(cidr)
+            except ValueError:
+                raise ValueError(f"network.provider_host_cidrs: bad {cidr!r}") from None
         return self
 
 
@@ -208,7 +229,7 @@ class Settings(BaseSettings):
     region: str = "RegionOne"
     # Larger request bodies get 413 unread (Keystone's max_request_body_size); 0 turns it off.
     max_request_body_bytes: int = Field(default=114688, ge=0)
-    services: list[str] = ["identity", "placement", "image", "compute"]
+    services: list[str] = ["identity", "placement", "image", "compute", "network"]
     admin_password: str = ""
     database: DatabaseSettings = DatabaseSettings()
     bus: BusSettings = BusSettings()

@@ -47,7 +47,7 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
         # In-process clouds simulate their hosts; real guests are the e2e suite's.
         "compute": {"driver": "fake"},
         # ...and no network agent: real bridges and namespaces are the e2e suite's.
-        "network": {"agent_enabled": False},
+        "network": {"agent_enabled": False, "public_network_cidr": ""},
     }
     return load(None, **_merge(base, overrides))
 

@@ -87,6 +87,12 @@ class ComputePlugin:
             await agent.start()
             self.agents.append(agent)
 
+    def metadata_endpoint(self) -> Any:
+        """The metadata app over this cloud's database, with its signer (the network serves it)."""
+        from stackling.compute.metadata.backend import metadata_endpoint
+
+        return metadata_endpoint(self.svc)
+
     async def _on_network_event(self, message: dict[str, Any]) -> None:
         await networking.on_event(self.svc, message)
 

@@ -32,6 +32,8 @@ def child_env(**extra: str) -> dict[str, str]:
     env["STACKLING_IMAGE__REGISTER_TEST_IMAGE"] = "false"
     # Real guests are for the compute e2e tests, which ask for the libvirt driver.
     env["STACKLING_COMPUTE__DRIVER"] = "fake"
+    # The real data plane (bridges, namespaces, nftables) is for the tests that ask for it.
+    env["STACKLING_NETWORK__AGENT_ENABLED"] = "false"
     env.update(extra)
     return env
 

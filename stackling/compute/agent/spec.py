@@ -7,7 +7,7 @@ from pathlib import Path
 
 from stackling.compute import models as m
 from stackling.compute.drivers.base import InstanceSpec
-from stackling.compute.metadata.source import InstanceMetadataSource, KeyPair
+from stackling.compute.metadata.source import InstanceMetadataSource, KeyPair, VifInfo
 from stackling.compute.service.networking import nics
 
 
@@ -39,9 +39,12 @@ def instance_spec(
 
 
 def metadata_source(
-    instance: m.Instance, metadata: dict[str, str], admin_pass: str | None = None
+    instance: m.Instance,
+    metadata: dict[str, str],
+    admin_pass: str | None = None,
+    vifs: tuple[VifInfo, ...] = (),
 ) -> InstanceMetadataSource:
-    """What the metadata trees say about an instance."""
+    """What the metadata trees say about an instance (its NICs are `vifs`)."""
     keys: tuple[KeyPair, ...] = ()
     if instance.key_name and instance.key_data:
         key_type = "x509" if instance.key_data.lstrip().startswith("-----BEGIN") else "ssh"
@@ -68,4 +71,5 @@ def metadata_source(
         password=instance.guest_password,
         security_groups=tuple(instance.security_groups or ()),
         root_device_name=instance.root_device_name,
+        vifs=tuple(vifs),
     )

@@ -19,6 +19,7 @@ from stackling.compute.agent.spec import instance_spec, metadata_source
 from stackling.compute.drivers.base import DriverError, InstanceNotFound, PowerState
 from stackling.compute.metadata.configdrive import build_config_drive
 from stackling.compute.metadata.tree import config_drive_files
+from stackling.compute.metadata.vifs import vifs_from_network_info
 from stackling.compute.service import history, networking
 from stackling.compute.service.servers import finish_delete
 
@@ -62,7 +63,10 @@ async def _prepare(agent: ComputeAgent, instance: m.Instance, *, flavor: dict | 
         drive = config_drive_path(agent, instance.uuid)
         if not drive.exists() or instance.admin_password is not None:
             source = metadata_source(
-                instance, await _metadata_items(agent, instance.uuid), instance.admin_password
+                instance,
+                await _metadata_items(agent, instance.uuid),
+                instance.admin_password,
+                vifs=vifs_from_network_info(instance.network_info),
             )
             await asyncio.to_thread(agent.config_drives.mkdir, parents=True, exist_ok=True)
             await build_config_drive(config_drive_files(source), drive)

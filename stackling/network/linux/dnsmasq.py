@@ -27,7 +27,7 @@ import time
 from collections.abc import Collection
 from pathlib import Path
 
-from stackling.network.linux import names
+from stackling.network.linux import names, procs
 from stackling.network.linux.cmd import LinuxNetError, in_netns
 from stackling.network.linux.dhcp import (
     DhcpFiles,
@@ -38,14 +38,11 @@ from stackling.network.linux.dhcp import (
     render_opts,
 )
 from stackling.network.linux.links import get_link
-from stackling.network.linux.netns import namespace_inode
 
 LOG = logging.getLogger(__name__)
 
 BINARY = "dnsmasq"
 START_TIMEOUT_S = 30.0
-STOP_TIMEOUT_S = 10.0
-PROC = Path("/proc")
 
 
 class Outcome(enum.StrEnum):
@@ -55,17 +52,6 @@ class Outcome(enum.StrEnum):
     RESTARTED = "restarted"
     RELOADED = "reloaded"
     UNCHANGED = "unchanged"
-
-
-def _cmdline(pid: int) -> list[str] | None:
-    try:
-        raw = (PROC / str(pid) / "cmdline").read_bytes()
-        state = (PROC / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return None
-    if state in {"Z", "X"} or not raw:
-        return None  # a zombie is dead, whoever is (not) reaping it
-    return raw.rstrip(b"\0").decode(errors="replace").split("\0")
 
 
 def _conf_of(argv: list[str]) -> Path | None:
@@ -78,17 +64,14 @@ def _conf_of(argv: list[str]) -> Path | None:
 
 
 def _is_ours(pid: int, files: DhcpFiles) -> bool:
-    argv = _cmdline(pid)
+    argv = procs.cmdline(pid)
     return argv is not None and _conf_of(argv) == files.conf
 
 
 def running_pid(files: DhcpFiles) -> int | None:
     """The pid of the network's running dnsmasq according to its pid file, checked."""
-    try:
-        pid = int(files.pid.read_text().strip())
-    except (OSError, ValueError):
-        return None
-    return pid if _is_ours(pid, files) else None
+    pid = procs.read_pidfile(files.pid)
+    return pid if pid is not None and _is_ours(pid, files) else None
 
 
 def _absolute(root: Path) -> Path:
@@ -99,26 +82,20 @@ def _absolute(root: Path) -> Path:
 def find_processes(root: Path) -> dict[str, list[int]]:
     """Every live dnsmasq whose configuration is under `root`, by network id."""
     root = _absolute(root)
-    found: dict[str, list[int]] = {}
-    for entry in PROC.iterdir():
-        if not entry.name.isdigit():
-            continue
-        argv = _cmdline(int(entry.name))
-        conf = _conf_of(argv) if argv else None
+
+    def network_of(argv: list[str]) -> str | None:
+        conf = _conf_of(argv)
         if conf is None or conf.parent.parent != root or conf.name != "dnsmasq.conf":
-            continue
-        with contextlib.suppress(ValueError):
-            network_id = names.canonical_id(conf.parent.name)
-            found.setdefault(network_id, []).append(int(entry.name))
+            return None
+        try:
+            return names.canonical_id(conf.parent.name)
+        except ValueError:
+            return None
+
+    found: dict[str, list[int]] = {}
+    for pid, network_id in procs.scan(network_of):
+        found.setdefault(network_id, []).append(pid)
     return found
-
-
-def _in_namespace(pid: int, namespace: str) -> bool:
-    try:
-        theirs = (PROC / str(pid) / "ns" / "net").stat().st_ino
-    except OSError:
-        return False
-    return theirs == namespace_inode(namespace)
 
 
 def _check_readable(root: Path) -> None:
@@ -155,27 +132,6 @@ def _write_files(network: DhcpNetwork, files: DhcpFiles) -> tuple[bool, bool]:
         _write_if_changed(files.addn_hosts, render_addn_hosts(network)),
     ]
     return conf, any(data)
-
-
-async def _wait_gone(pid: int, timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if await asyncio.to_thread(_cmdline, pid) is None:
-            return True
-        await asyncio.sleep(0.05)
-    return False
-
-
-async def _kill(pid: int) -> None:
-    """SIGTERM, then SIGKILL if it lingers."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            return
-        if await _wait_gone(pid, STOP_TIMEOUT_S):
-            return
-    raise LinuxNetError(f"dnsmasq {pid} survived SIGKILL")
 
 
 async def _start(network: DhcpNetwork, files: DhcpFiles, ifindex: int) -> int:
@@ -238,12 +194,12 @@ async def ensure(network: DhcpNetwork, root: Path) -> Outcome:
         orphans = (await asyncio.to_thread(find_processes, files.dir.parent)).get(files.dir.name)
         for orphan in orphans or ():
             LOG.warning("stopping dnsmasq %d of network %s: no pid file", orphan, files.dir.name)
-            await _kill(orphan)
+            await procs.kill(orphan, BINARY)
     else:
         reasons = []
         if conf_changed:
             reasons.append("its configuration changed")
-        if not await asyncio.to_thread(_in_namespace, pid, network.namespace):
+        if not await asyncio.to_thread(procs.in_namespace, pid, network.namespace):
             reasons.append("its namespace was recreated")
         if await asyncio.to_thread(_recorded_ifindex, files) != link.ifindex:
             reasons.append("its interface was recreated")
@@ -253,7 +209,7 @@ async def ensure(network: DhcpNetwork, root: Path) -> Outcome:
                 return Outcome.RELOADED
             return Outcome.UNCHANGED
         LOG.info("restarting dnsmasq %d of network %s: %s", pid, network.network_id, reasons)
-        await _kill(pid)
+        await procs.kill(pid, BINARY)
         outcome = Outcome.RESTARTED
     await _start(network, files, link.ifindex)
     return outcome
@@ -276,7 +232,7 @@ async def stop(network_id: str, root: Path, *, remove_files: bool = True) -> Non
     if (pid := await asyncio.to_thread(running_pid, files)) is not None:
         pids.add(pid)
     for pid in sorted(pids):
-        await _kill(pid)
+        await procs.kill(pid, BINARY)
     if remove_files:
         await asyncio.to_thread(shutil.rmtree, files.dir, ignore_errors=True)
     else:

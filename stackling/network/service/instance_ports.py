@@ -178,9 +178,7 @@ async def _check_port(s: AsyncSession, ctx: RequestContext, port_id: str) -> Non
 async def _check_network(s: AsyncSession, ctx: RequestContext, want: Wanted) -> None:
     net_id = want.network_id or ""
     net = await s.scalar(scope.select_visible(ctx, m.Network).where(m.Network.id == net_id))
-    if net is None or (
-        not ctx.is_admin and not net.shared and net.project_id != ctx.project_id
-    ):
+    if net is None or (not ctx.is_admin and not net.shared and net.project_id != ctx.project_id):
         raise BootNetworkError("network_not_found", net_id)
     subnets = list(await s.scalars(select(m.Subnet).where(m.Subnet.network_id == net_id)))
     if not subnets:
@@ -332,7 +330,9 @@ async def describe(svc: NetworkService, port_ids: list[str], preserved: set[str]
         rows = {
             p.id: p
             for p in await s.scalars(
-                select(m.Port).where(m.Port.id.in_(port_ids)).options(selectinload(m.Port.fixed_ips))
+                select(m.Port)
+                .where(m.Port.id.in_(port_ids))
+                .options(selectinload(m.Port.fixed_ips))
             )
         }
         net_ids = {p.network_id for p in rows.values()}
@@ -349,9 +349,7 @@ async def describe(svc: NetworkService, port_ids: list[str], preserved: set[str]
             for sn in await s.scalars(
                 select(m.Subnet)
                 .where(m.Subnet.network_id.in_(net_ids))
-                .options(
-                    selectinload(m.Subnet.dns_nameservers), selectinload(m.Subnet.host_routes)
-                )
+                .options(selectinload(m.Subnet.dns_nameservers), selectinload(m.Subnet.host_routes))
             )
         }
         floating = list(
@@ -410,3 +408,14 @@ def _fixed(address: str, subnet: m.Subnet) -> dict[str, Any]:
         "dhcp": subnet.enable_dhcp,
         "ipv6_address_mode": subnet.ipv6_address_mode,
     }
+
+
+async def visible_networks(
+    svc: NetworkService, ctx: RequestContext, network_id: str | None = None
+) -> list[tuple[str, str]]:
+    """(id, name) of the networks the caller sees, or of the one asked (Nova's network proxy)."""
+    query = scope.select_visible(ctx, m.Network).order_by(m.Network.created_at, m.Network.id)
+    if network_id is not None:
+        query = query.where(m.Network.id == network_id)
+    async with svc.db.session() as s:
+        return [(n.id, n.name) for n in await s.scalars(query)]

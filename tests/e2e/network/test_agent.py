@@ -422,6 +422,8 @@ def _server(box: Sandbox, host_ns: str) -> StacklingProcess:
         STACKLING_NETWORK__HOST_NETNS=host_ns,
         STACKLING_NETWORK__TAG=box.tag,
         STACKLING_NETWORK__DHCP_DIR=str(box.dhcp_root),
+        STACKLING_NETWORK__AGENT_ENABLED="true",
+        STACKLING_NETWORK__PUBLIC_NETWORK_CIDR="",
     )
     return StacklingProcess(box.dir / "data", free_port(), env)
 

@@ -36,12 +36,26 @@ async def test_extensions(admin: httpx.AsyncClient) -> None:
     assert (await admin.get(f"{V21}/extensions", headers=mv("2.1", token))).status_code == 200
 
 
-async def test_network_proxy_without_a_network_service(admin: httpx.AsyncClient) -> None:
+async def test_network_proxy_shows_the_network_service(admin: httpx.AsyncClient) -> None:
     r = await admin.get(f"{V21}/os-networks")
     assert r.status_code == 200 and r.json() == {"networks": []}
     fault = assert_nova_fault(await admin.get(f"{V21}/os-networks/net-1"), 404)
     assert fault["message"] == "Network net-1 could not be found."
     assert_nova_fault(await admin.get(f"{V21}/os-networks", headers=mv("2.36")), 404)
+    r = await admin.post("/networking/v2.0/networks", json={"network": {"name": "n1"}})
+    assert r.status_code == 201, r.text
+    net = r.json()["network"]
+    [shown] = (await admin.get(f"{V21}/os-networks")).json()["networks"]
+    assert shown["id"] == net["id"] and shown["label"] == "n1"
+    assert shown["cidr"] is None and shown["deleted"] is False
+    r = await admin.get(f"{V21}/os-networks/{net['id']}")
+    assert r.status_code == 200 and r.json()["network"]["label"] == "n1"
+    _, _, token = await project_member(admin)
+    r = await admin.get(f"{V21}/os-networks", headers=mv("2.1", token))
+    assert r.json() == {"networks": []}
+    assert_nova_fault(
+        await admin.get(f"{V21}/os-networks/{net['id']}", headers=mv("2.1", token)), 404
+    )
 
 
 async def test_external_events(admin: httpx.AsyncClient, tmp_path: Path) -> None:

@@ -138,7 +138,8 @@ async def test_what_nova_refuses(admin: httpx.AsyncClient, image_id: str) -> Non
     r = await create_server(admin, image_id, networks=[{"uuid": bare["id"]}])
     assert "requires a subnet" in assert_nova_fault(r, 400)["message"]
     net, _ = await network_with_subnet(admin, cidr="10.13.0.0/24")
-    r = await create_server(admin, image_id, networks=[{"uuid": net["id"], "fixed_ip": "10.99.0.5"}])
+    outside = [{"uuid": net["id"], "fixed_ip": "10.99.0.5"}]
+    r = await create_server(admin, image_id, networks=outside)
     assert_nova_fault(r, 400)
     r = await create_server(
         admin, image_id, networks=[{"uuid": net["id"]}], security_groups=[{"name": "nope"}]
@@ -190,9 +191,7 @@ async def test_floating_ip_shows_in_addresses_and_goes(
     fip = await create(admin, "floatingip", floating_network_id=ext["id"], port_id=port["id"])
 
     def floating(addresses: dict[str, Any]) -> list[str]:
-        return [
-            a["addr"] for a in addresses.get("net", []) if a["OS-EXT-IPS:type"] == "floating"
-        ]
+        return [a["addr"] for a in addresses.get("net", []) if a["OS-EXT-IPS:type"] == "floating"]
 
     await _wait_addresses(admin, sid, lambda a: floating(a) == [fip["floating_ip_address"]])
     r = await admin.put(f"{V20}/floatingips/{fip['id']}", json={"floatingip": {"port_id": None}})

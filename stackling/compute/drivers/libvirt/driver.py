@@ -28,7 +28,7 @@ from stackling.compute.drivers.base import (
     PowerState,
 )
 from stackling.compute.drivers.console import ConsoleStream, PtyConsole
-from stackling.compute.drivers.libvirt import disks, domains, info, layout
+from stackling.compute.drivers.libvirt import bridges, disks, domains, info, layout
 from stackling.compute.drivers.libvirt.connection import Connection
 from stackling.compute.drivers.libvirt.daemons import manages_local_daemons
 from stackling.compute.drivers.libvirt.events import PowerEvents
@@ -137,6 +137,7 @@ class LibvirtDriver:
         uuid = domains.canonical_uuid(spec.uuid)
         if uuid is None:
             raise DriverError(f"{spec.uuid!r} is not an instance UUID")
+        await bridges.ensure_bridges(spec.nics)
         existing = await self._call(domains.find, uuid, self.owner)
         if existing is not None:
             await self._call(lambda _c: domains.start_if_stopped(existing))

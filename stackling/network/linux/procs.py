@@ -1,0 +1,95 @@
+"""Daemons we start and find again: command lines, pid files, namespaces, stopping.
+
+Daemons (dnsmasq, the metadata proxy) outlive the agent that started them, so
+they are found again through their pid files and /proc, and a pid is trusted
+only when its command line is the one we expect: a recycled pid is never
+signalled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from stackling.network.linux.cmd import LinuxNetError
+from stackling.network.linux.netns import namespace_inode
+
+PROC = Path("/proc")
+STOP_TIMEOUT_S = 10.0
+T = TypeVar("T")
+
+
+def cmdline(pid: int) -> list[str] | None:
+    """The command line of a live process; None if it is gone (or a zombie)."""
+    try:
+        raw = (PROC / str(pid) / "cmdline").read_bytes()
+        state = (PROC / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
+    if state in {"Z", "X"} or not raw:
+        return None  # a zombie is dead, whoever is (not) reaping it
+    return raw.rstrip(b"\0").decode(errors="replace").split("\0")
+
+
+def read_pidfile(path: Path) -> int | None:
+    """The pid a pid file names, or None if it is absent or unreadable."""
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def scan(match: Callable[[list[str]], T | None]) -> list[tuple[int, T]]:
+    """Every live process whose command line `match` recognises, with what it said."""
+    found = []
+    for entry in PROC.iterdir():
+        if not entry.name.isdigit():
+            continue
+        argv = cmdline(int(entry.name))
+        if argv and (what := match(argv)) is not None:
+            found.append((int(entry.name), what))
+    return found
+
+
+def in_namespace(pid: int, namespace: str) -> bool:
+    """Whether the process runs in the named network namespace (as it is now)."""
+    try:
+        theirs = (PROC / str(pid) / "ns" / "net").stat().st_ino
+    except OSError:
+        return False
+    return theirs == namespace_inode(namespace)
+
+
+async def wait_gone(pid: int, timeout_s: float) -> bool:
+    """Wait for the process to end; whether it did in time."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if await asyncio.to_thread(cmdline, pid) is None:
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+async def kill(pid: int, what: str, timeout_s: float = STOP_TIMEOUT_S) -> None:
+    """SIGTERM, then SIGKILL if it lingers; `what` names it in the error."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return
+        if await wait_gone(pid, timeout_s):
+            return
+    raise LinuxNetError(f"{what} {pid} survived SIGKILL")
+
+
+def remove_pidfile(path: Path, pid: int | None = None) -> None:
+    """Remove a pid file (only if it still names `pid`, when given)."""
+    with contextlib.suppress(FileNotFoundError):
+        if pid is None or read_pidfile(path) == pid:
+            path.unlink()
