@@ -32,6 +32,8 @@ class Extension:
 
 
 EXTENSIONS: tuple[Extension, ...] = (
+    Extension("agent", "agent", "The agent management extension.",
+              "2013-02-03T10:00:00-00:00"),
     Extension("allowed-address-pairs", "Allowed Address Pairs",
               "Provides allowed address pairs", "2013-07-23T10:00:00-00:00"),
     Extension("availability_zone", "Availability Zone",

@@ -280,6 +280,13 @@ class NetworkNotFound(NeutronFault, errors.NotFound):
         super().__init__(f"Network {net_id} could not be found.")
 
 
+class AgentNotFound(NeutronFault, errors.NotFound):
+    """No such agent, or the caller is not an admin."""
+
+    def __init__(self, agent_id: str) -> None:
+        super().__init__(f"Agent {agent_id} could not be found.")
+
+
 class SubnetNotFound(NeutronFault, errors.NotFound):
     """No such subnet, or not one the caller may see."""
 

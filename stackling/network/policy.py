@@ -93,6 +93,9 @@ RULES: dict[str, p.Rule] = {
     "delete_security_group_rule": OWNER_MEMBER,
     # routers (ext-gw-mode: only admins choose SNAT or the gateway's addresses)
     "create_router": OWNER_MEMBER,
+    "get_agent": ADMIN,
+    "update_agent": ADMIN,
+    "delete_agent": ADMIN,
     "update_router": OWNER_MEMBER,
     "delete_router": OWNER_MEMBER,
     "add_router_interface": OWNER_MEMBER,

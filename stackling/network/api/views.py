@@ -222,3 +222,30 @@ def floatingip(
         "port_details": details,
         **_standard(row),
     }
+
+
+def _agent_time(value: Any) -> str | None:
+    # Neutron shows agent times as "YYYY-MM-DD hh:mm:ss", unlike its other timestamps.
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value is not None else None
+
+
+def agent(row: m.Agent, ctx: RequestContext, conf: NetworkSettings) -> dict[str, Any]:
+    """A data-plane agent, alive when its heartbeat is recent."""
+    from stackling.network.service.agents import is_alive
+
+    return {
+        "id": row.id,
+        "agent_type": row.agent_type,
+        "binary": row.binary,
+        "topic": row.topic,
+        "host": row.host,
+        "admin_state_up": row.admin_state_up,
+        "alive": is_alive(row),
+        "availability_zone": row.availability_zone,
+        "description": row.description,
+        "configurations": dict(row.configurations or {}),
+        "resources_synced": row.resources_synced,
+        "created_at": _agent_time(row.created_at),
+        "started_at": _agent_time(row.started_at),
+        "heartbeat_timestamp": _agent_time(row.heartbeat_timestamp),
+    }

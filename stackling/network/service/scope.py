@@ -59,6 +59,8 @@ _CLAUSES: dict[type, Callable[[RequestContext], ColumnElement[bool]]] = {
     m.Port: _port_clause,
     m.SubnetPool: _subnetpool_clause,
     m.SecurityGroupRule: _rule_clause,
+    # Agents are the cloud's own: admins see them, nobody else.
+    m.Agent: lambda _ctx: false(),
 }
 
 

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from stackling.network.api import views
 from stackling.network.api.routes.crud import Resource, build
+from stackling.network.api.specs.agents import AGENT
 from stackling.network.api.specs.floating_ips import FLOATINGIP
 from stackling.network.api.specs.networks import NETWORK
 from stackling.network.api.specs.ports import PORT
@@ -13,6 +14,7 @@ from stackling.network.api.specs.routers import ROUTER
 from stackling.network.api.specs.security_groups import SECURITY_GROUP, SECURITY_GROUP_RULE
 from stackling.network.api.specs.subnets import SUBNET, SUBNETPOOL
 from stackling.network.service import (
+    agents,
     floating_ips,
     networks,
     ports,
@@ -57,6 +59,10 @@ RESOURCES: tuple[Resource, ...] = (
         FLOATINGIP, views.floatingip, floating_ips.list_floatingips,
         floating_ips.show_floatingip, floating_ips.create_floatingip,
         floating_ips.delete_floatingip, floating_ips.update_floatingip,
+    ),
+    Resource(
+        AGENT, views.agent, agents.list_agents, agents.show_agent, agents.create_agent,
+        agents.delete_agent, agents.update_agent, bulk=False,
     ),
 )  # fmt: skip
 
