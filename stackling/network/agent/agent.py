@@ -2,10 +2,11 @@
 
 A bus message names a resource (`{"kind", "id"}`); the agent turns it into
 keys for its serial queue: `network:<id>` (bridge, VXLAN device, DHCP server,
-port status) and `filter` (the host-wide security group filter). Each run reads
+port status), `router:<id>` (a router's namespace, ports, routes and NAT: see
+`routers`) and `filter` (the host-wide security group filter). Each run reads
 the rows as they are now and converges; a network that is gone, or no longer
 needs anything on this host, is torn down. On start-up the agent applies the
-host guard, reconciles every network it should serve, and only then sweeps
+host guard, reconciles every network and router it should serve, and only then sweeps
 whatever has our names but was not wanted (namespaces, links, nft tables,
 dnsmasq processes), so a kill -9 at any moment converges on the next start.
 """
@@ -27,8 +28,9 @@ from stackling.common.context import RequestContext
 from stackling.common.ids import new_uuid
 from stackling.network import faults
 from stackling.network import models as m
-from stackling.network.agent import desired
+from stackling.network.agent import bridges, desired
 from stackling.network.agent.l2pop import RemotePort, fdb_for
+from stackling.network.agent.routers import ROUTER_PREFIX, RouterReconciler
 from stackling.network.agent.zones import ZoneBook
 from stackling.network.linux import (
     addresses,
@@ -42,6 +44,9 @@ from stackling.network.linux import (
     vxlan,
 )
 from stackling.network.linux.cmd import LinuxNetError, run
+from stackling.network.metadata import process as metadata_proxy
+from stackling.network.metadata.dataplane import METADATA_CIDR, ensure_metadata, stop_metadata
+from stackling.network.metadata.service import socket_path
 from stackling.network.service import ports
 from stackling.network.service.core import AGENT_BINARY, AGENT_TYPE, NetworkService, agent_topic
 from stackling.reconcile.queue import KeyedQueue
@@ -85,6 +90,7 @@ class NetworkAgent:
         self._ready = False
         self._pending: set[str] = set()
         self._poller: asyncio.Task[None] | None = None
+        self.l3 = RouterReconciler(svc, host, self._submit)
 
     # -- life cycle -------------------------------------------------------------
 
@@ -95,12 +101,18 @@ class NetworkAgent:
             # The filter's connection tracking needs it; the kernel may just not have loaded it.
             with contextlib.suppress(LinuxNetError):
                 await run(["modprobe", "br_netfilter"])
-        await guard.apply_host_guard(
-            guard.HostGuard(guarded_prefixes=tuple(self.conf.guard_prefixes)), netns=self.netns
-        )
+        await guard.apply_host_guard(desired.host_guard(self.conf), netns=self.netns)
+        for bridge in bridges.provider_bridges(self.conf):
+            try:
+                await bridges.ensure_provider_bridge(bridge, self.conf)
+            except LinuxNetError as exc:
+                # Its networks' reconciles fail and say so; the rest of the host works.
+                LOG.error("network agent %s: %s", self.host, exc)
         wanted = await self._wanted_networks()
         for network_id in wanted:
             self.queue.submit(NETWORK_PREFIX + network_id)
+        for router_id in await self.l3.all_routers():
+            self.queue.submit(ROUTER_PREFIX + router_id)
         self.queue.submit(FILTER_KEY)
         await self.queue.drain()
         await self.sweep()
@@ -134,11 +146,14 @@ class NetworkAgent:
             s.add(row)
         row.binary = AGENT_BINARY
         row.topic = self.topic
-        row.admin_state_up = True
+        if row.admin_state_up is None:
+            row.admin_state_up = True  # an operator's "disabled" outlives a restart
         row.configurations = {
             "tunnel_types": ["vxlan"],
             "tunneling_ip": self.conf.local_ip,
             "dhcp": True,
+            "l3": True,
+            "bridge_mappings": dict(self.conf.bridge_mappings),
         }
         row.started_at = row.heartbeat_timestamp = m.now()
 
@@ -157,6 +172,10 @@ class NetworkAgent:
             self._pending.add(key)
 
     async def _keys_for(self, kind: str, resource_id: str) -> list[str]:
+        routers = await self.l3.keys_for(kind, resource_id)
+        return [*await self._l2_keys_for(kind, resource_id), *routers]
+
+    async def _l2_keys_for(self, kind: str, resource_id: str) -> list[str]:
         if kind == "network":
             return [NETWORK_PREFIX + resource_id, FILTER_KEY]
         if kind in ("subnet", "port"):
@@ -171,9 +190,7 @@ class NetworkAgent:
         if kind in ("security_group", "security_group_rule"):
             return [FILTER_KEY]
         if kind in ("router", "floatingip"):
-            # TODO(routers): router keys (`router:<id>`: qrouter- namespace, qr-/qg- ports,
-            # `linux.nat`) are reconciled here once the L3 data plane exists.
-            return []
+            return []  # `RouterReconciler.keys_for`
         LOG.debug("network agent: nothing to do for %s %s", kind, resource_id)
         return []
 
@@ -189,6 +206,8 @@ class NetworkAgent:
             await self.reconcile_filter()
         elif key.startswith(NETWORK_PREFIX):
             await self.reconcile_network(key.removeprefix(NETWORK_PREFIX))
+        elif key.startswith(ROUTER_PREFIX):
+            await self.l3.reconcile(key.removeprefix(ROUTER_PREFIX))
         else:
             LOG.warning("network agent: unknown key %s", key)
 
@@ -206,13 +225,13 @@ class NetworkAgent:
             for subnet in view.subnets:
                 self._network_of[subnet.id] = network_id
         mine = view.bound_here(self.host) if view is not None else []
-        if view is None or not (view.dhcp_subnets or mine):
+        if view is None or not view.needed_here(self.host):
             await self._teardown(network_id, view)
             return
         self._served.add(network_id)
-        bridge = names.bridge_name(network_id)
+        bridge = desired.bridge_for(view, self.conf.bridge_mappings)
         mtu = view.network.mtu
-        await links.ensure_bridge(bridge, mtu=mtu, netns=self.netns)
+        await bridges.ensure_network_bridge(bridge, mtu=mtu, conf=self.conf)
         await self._ensure_vxlan(view, bridge)
         statuses: dict[str, str] = {}
         present = {link.name: link for link in await links.list_links(netns=self.netns)}
@@ -225,6 +244,16 @@ class NetworkAgent:
                 await links.plug(tap, bridge, mtu=mtu, netns=self.netns)
             plugged = link is not None and view.network.admin_state_up and port.admin_state_up
             statuses[port.id] = ACTIVE if plugged else DOWN
+        for port in view.router_ports_here(self.host):
+            # The router's run makes these veths and says their status; a bridge made
+            # again after a teardown gets them back here, a lost one its router again.
+            tap = names.tap_name(port.id)
+            link = present.get(tap)
+            seen[tap] = (network_id, link is not None)
+            if link is None:
+                self._submit(ROUTER_PREFIX + port.device_id)
+            elif link.master != bridge:
+                await links.plug(tap, bridge, mtu=mtu, netns=self.netns)
         if view.dhcp_subnets:
             dhcp_port = await self._ensure_dhcp(view, bridge)
             if dhcp_port is not None:
@@ -302,10 +331,19 @@ class NetworkAgent:
             bridge=bridge,
             peer_mac=port.mac_address,
         )
-        await addresses.ensure_addresses(inner, desired.dhcp_addresses(view, port), netns=namespace)
+        # The metadata address stays beside the port's own, or each run would churn it.
+        wanted = [*desired.dhcp_addresses(view, port), METADATA_CIDR]
+        await addresses.ensure_addresses(inner, wanted, netns=namespace)
         spec = desired.dhcp_network(view, port, tag=self.tag)
         outcome = await dnsmasq.ensure(spec, self.dhcp_root)
         LOG.debug("dnsmasq of network %s: %s", view.network.id, outcome)
+        await ensure_metadata(
+            namespace,
+            inner,
+            view.network.id,
+            dhcp_root=self.dhcp_root,
+            upstream=socket_path(self.svc.settings),
+        )
         return port
 
     async def _dhcp_port(self, view: desired.NetworkView) -> m.Port | None:
@@ -344,6 +382,7 @@ class NetworkAgent:
         network_id = view.network.id if view is not None else None
         if view is None or network_id is None:
             return
+        await stop_metadata(network_id, dhcp_root=self.dhcp_root)
         await dnsmasq.stop(network_id, self.dhcp_root)
         await netns.delete_namespace(names.dhcp_namespace(network_id, self.tag))
         device_id = dhcp_device_id(self.host, network_id)
@@ -359,6 +398,7 @@ class NetworkAgent:
     async def _teardown(self, network_id: str, view: desired.NetworkView | None) -> None:
         """Nothing of the network on this host any more: DHCP, namespace, VXLAN and bridge go."""
         await self._stop_dhcp(view)
+        await stop_metadata(network_id, dhcp_root=self.dhcp_root)
         await dnsmasq.stop(network_id, self.dhcp_root)
         await netns.delete_namespace(names.dhcp_namespace(network_id, self.tag))
         bridge = names.bridge_name(network_id)
@@ -393,7 +433,7 @@ class NetworkAgent:
         filtered = {p.network_id for p in rows.ports if names.tap_name(p.id) in devices}
         # Zones of networks still served stay as they were, so their connections survive.
         zones = await asyncio.to_thread(self.zones.assign, filtered | self._served)
-        state = desired.host_filter(rows, devices, zones)
+        state = desired.host_filter(rows, devices, zones, self.conf.bridge_mappings)
         await secgroups.apply_host_filter(state, netns=self.netns)
         # Recorded once applied: a failed run stays different, so the tap watch retries it.
         self._filter_taps = {
@@ -403,7 +443,7 @@ class NetworkAgent:
     # -- start-up sweep and the tap watch ------------------------------------------
 
     async def _wanted_networks(self) -> list[str]:
-        """Networks with a DHCP subnet, or with an instance port bound to this host."""
+        """Networks with a DHCP subnet, or with an instance or router port bound to this host."""
         async with self.svc.db.session() as s:
             dhcp = await s.scalars(
                 select(m.Subnet.network_id).where(m.Subnet.enable_dhcp.is_(True)).distinct()
@@ -425,13 +465,12 @@ class NetworkAgent:
                 view = await desired.load_network(s, network_id)
             if view is None:
                 continue
-            mine = view.bound_here(self.host)
-            if not (view.dhcp_subnets or mine):
+            if not view.needed_here(self.host):
                 continue
-            kept_links.add(names.bridge_name(network_id))
+            kept_links.add(desired.bridge_for(view, self.conf.bridge_mappings))
             if view.vxlan_vni is not None:
                 kept_links.add(names.vxlan_name(view.vxlan_vni))
-            kept_links |= {names.tap_name(p.id) for p in mine}
+            kept_links |= {names.tap_name(p.id) for p in view.bound_here(self.host)}
             if view.dhcp_subnets:
                 namespaces.add(names.dhcp_namespace(network_id, self.tag))
                 dhcp.add(network_id)
@@ -439,7 +478,11 @@ class NetworkAgent:
                 kept_links |= {
                     names.tap_name(p.id) for p in view.dhcp_ports() if p.device_id == device_id
                 }
-        # TODO(routers): add each router's qrouter- namespace here once routers are reconciled.
+        router_namespaces, router_taps = await self.l3.keep()
+        namespaces |= router_namespaces
+        kept_links |= router_taps
+        # Provider bridges are the operator's: never swept, even if named like ours.
+        kept_links |= set(bridges.provider_bridges(self.conf))
         return sweep.Keep(
             namespaces=frozenset(namespaces),
             links=frozenset(kept_links),
@@ -449,8 +492,11 @@ class NetworkAgent:
 
     async def sweep(self) -> sweep.Swept:
         """Remove everything with our names that the rows do not ask for."""
+        keep = await self.keep()
+        # Deleting a namespace ends its proxy too; this catches one whose namespace stayed.
+        await metadata_proxy.kill_strays(self.dhcp_root, keep.dhcp_networks)
         swept = await sweep.sweep(
-            await self.keep(), host_netns=self.netns, tag=self.tag, dhcp_root=self.dhcp_root
+            keep, host_netns=self.netns, tag=self.tag, dhcp_root=self.dhcp_root
         )
         if any((swept.dhcp_networks, swept.namespaces, swept.links, swept.tables)):
             LOG.info("network agent %s swept strays: %s", self.host, swept)
@@ -472,6 +518,7 @@ class NetworkAgent:
                 if beat >= HEARTBEAT_S:
                     beat = 0.0
                     await self.svc.tx(self._touch)
+                    await self.l3.watch_agents()
             except Exception:
                 LOG.exception("network agent %s: polling failed", self.host)
 

@@ -2,12 +2,14 @@
 
 The readers load a network (or the host's filtered ports) with everything the
 data plane needs; the builders turn those rows into `linux.dhcp.DhcpNetwork`
-and `linux.secgroups.HostFilter`, without touching the kernel.
+and `linux.secgroups.HostFilter`, without touching the kernel. `bridge_for`
+is the one place that says which bridge a network uses on a host.
 """
 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -15,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from stackling.network import models as m
-from stackling.network.linux import names
+from stackling.network.linux import guard, names
 from stackling.network.linux.dhcp import DhcpHost, DhcpNetwork, DhcpSubnet, HostRoute
 from stackling.network.linux.secgroups import (
     AddressPair,
@@ -24,16 +26,62 @@ from stackling.network.linux.secgroups import (
     RemoteGroup,
     SecurityRule,
 )
+from stackling.network.service.l3_ports import ROUTER_GATEWAY, ROUTER_INTERFACE
+from stackling.settings import NetworkSettings
 
 DHCP_OWNER = "network:dhcp"
 # Ports the cloud itself owns (DHCP, routers) are trusted: never filtered, as in Neutron.
 TRUSTED_PREFIX = "network:"
+# A router's ports with a device on the host serving it (floating IP ports have none).
+ROUTER_OWNERS = (ROUTER_INTERFACE, ROUTER_GATEWAY)
 
 _PORT_OPTIONS = (
     selectinload(m.Port.fixed_ips),
     selectinload(m.Port.security_group_bindings),
     selectinload(m.Port.allowed_address_pairs),
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Wiring:
+    """How a network reaches a host: its id and its (first) segment's type and physical network."""
+
+    network_id: str
+    network_type: str = "local"
+    physical_network: str | None = None
+
+
+def wiring_of(net: m.Network) -> Wiring:
+    """A network's wiring, from its segments (loaded with it)."""
+    if not net.segments:
+        return Wiring(net.id)
+    segment = net.segments[0]
+    return Wiring(net.id, segment.network_type, segment.physical_network)
+
+
+def bridge_for(view: NetworkView | Wiring, mappings: Mapping[str, str]) -> str:
+    """The bridge a network uses on this host: the mapped bridge of its physical network, else brq.
+
+    As the linuxbridge agent: a flat network whose physical network has a bridge
+    mapping lives on that (operator-named) bridge; every other network has its own.
+    """
+    wiring = view.wiring if isinstance(view, NetworkView) else view
+    return names.network_bridge(
+        wiring.network_id, wiring.network_type, wiring.physical_network, mappings
+    )
+
+
+def host_guard(conf: NetworkSettings) -> guard.HostGuard:
+    """The host guard: provider bridges count as the cloud's, their host ranges are guarded."""
+    mapped = tuple(sorted({*conf.bridge_mappings.values(), *conf.provider_host_cidrs}))
+    provider = [
+        str(ipaddress.ip_interface(cidr).network) for cidr in conf.provider_host_cidrs.values()
+    ]
+    return guard.HostGuard(
+        cloud_bridges=(f"{names.BRIDGE_PREFIX}*", *mapped),
+        guarded_prefixes=tuple(dict.fromkeys([*conf.guard_prefixes, *provider])),
+        cloud_interfaces=(*guard.CLOUD_INTERFACES, *mapped),
+    )
 
 
 @dataclass
@@ -45,6 +93,12 @@ class NetworkView:
     ports: list[m.Port]
     vxlan_vni: int | None = None
     network_type: str = "local"
+    physical_network: str | None = None
+
+    @property
+    def wiring(self) -> Wiring:
+        """How the network reaches this host."""
+        return Wiring(self.network.id, self.network_type, self.physical_network)
 
     @property
     def dhcp_subnets(self) -> list[m.Subnet]:
@@ -62,6 +116,16 @@ class NetworkView:
             for p in self.ports
             if p.binding_host_id == host and not p.device_owner.startswith(TRUSTED_PREFIX)
         ]
+
+    def router_ports_here(self, host: str) -> list[m.Port]:
+        """Router interface and gateway ports of routers this host serves (bound here)."""
+        return [
+            p for p in self.ports if p.binding_host_id == host and p.device_owner in ROUTER_OWNERS
+        ]
+
+    def needed_here(self, host: str) -> bool:
+        """Whether the network needs its bridge on `host`: DHCP, instance or router ports."""
+        return bool(self.dhcp_subnets or self.bound_here(host) or self.router_ports_here(host))
 
 
 async def load_network(s: AsyncSession, network_id: str) -> NetworkView | None:
@@ -96,6 +160,7 @@ async def load_network(s: AsyncSession, network_id: str) -> NetworkView | None:
     if net.segments:
         segment = net.segments[0]
         view.network_type = segment.network_type
+        view.physical_network = segment.physical_network
         if segment.network_type == "vxlan":
             view.vxlan_vni = segment.segmentation_id
     return view
@@ -163,6 +228,8 @@ class FilterRows:
     ports: list[m.Port]
     rules: dict[str, list[m.SecurityGroupRule]] = field(default_factory=dict)
     members: dict[str, list[str]] = field(default_factory=dict)
+    # The ports' networks, for their bridges (a network missing here uses its brq).
+    wirings: dict[str, Wiring] = field(default_factory=dict)
 
 
 async def load_filter(s: AsyncSession, host: str) -> FilterRows:
@@ -179,6 +246,13 @@ async def load_filter(s: AsyncSession, host: str) -> FilterRows:
     ]
     groups = {b.security_group_id for p in ports for b in p.security_group_bindings}
     rows = FilterRows(ports)
+    if ports:
+        nets = await s.scalars(
+            select(m.Network)
+            .where(m.Network.id.in_({p.network_id for p in ports}))
+            .options(selectinload(m.Network.segments))
+        )
+        rows.wirings = {net.id: wiring_of(net) for net in nets}
     if not groups:
         return rows
     for rule in await s.scalars(
@@ -223,7 +297,12 @@ def _rule(row: m.SecurityGroupRule) -> SecurityRule:
     )
 
 
-def host_filter(rows: FilterRows, devices: set[str], zones: dict[str, int]) -> HostFilter:
+def host_filter(
+    rows: FilterRows,
+    devices: set[str],
+    zones: dict[str, int],
+    mappings: Mapping[str, str] | None = None,
+) -> HostFilter:
     """The filter of the ports whose device exists on this host (`devices`), zones per network."""
     ports = []
     for port in rows.ports:
@@ -239,7 +318,9 @@ def host_filter(rows: FilterRows, devices: set[str], zones: dict[str, int]) -> H
             PortFilter(
                 port_id=port.id,
                 device=device,
-                bridge=names.bridge_name(port.network_id),
+                bridge=bridge_for(
+                    rows.wirings.get(port.network_id) or Wiring(port.network_id), mappings or {}
+                ),
                 zone=zones[port.network_id],
                 mac=port.mac_address,
                 fixed_ips=tuple(a.ip_address for a in port.fixed_ips),

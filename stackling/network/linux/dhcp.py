@@ -294,3 +294,18 @@ def render_opts(network: DhcpNetwork) -> str:
                 lines.append(f"{tag},option6:dns-server,{','.join(v6)}")
             lines.append(f"{tag},option6:domain-search,{_domain(network.domain)}")
     return "".join(f"{line}\n" for line in lines)
+
+
+def stale_leases(leases_text: str, hosts: tuple[DhcpHost, ...]) -> list[tuple[str, str]]:
+    """(ip, mac) of IPv4 leases no port holds any more (dnsmasq would keep the address)."""
+    held = {(h.ip, h.mac.lower()) for h in hosts}
+    stale = []
+    for line in leases_text.splitlines():
+        fields = line.split()
+        # "<expiry> <mac> <ip> <hostname> <client-id>"; IPv6 lines have no MAC there.
+        if len(fields) < 3 or fields[0] == "duid" or ":" in fields[2]:
+            continue
+        mac, ip = fields[1].lower(), fields[2]
+        if (ip, mac) not in held:
+            stale.append((ip, mac))
+    return stale

@@ -28,7 +28,7 @@ from collections.abc import Collection
 from pathlib import Path
 
 from stackling.network.linux import names, procs
-from stackling.network.linux.cmd import LinuxNetError, in_netns
+from stackling.network.linux.cmd import LinuxNetError, in_netns, run
 from stackling.network.linux.dhcp import (
     DhcpFiles,
     DhcpNetwork,
@@ -36,12 +36,15 @@ from stackling.network.linux.dhcp import (
     render_config,
     render_hosts,
     render_opts,
+    stale_leases,
 )
 from stackling.network.linux.links import get_link
 
 LOG = logging.getLogger(__name__)
 
 BINARY = "dnsmasq"
+# From dnsmasq-utils: ends a lease dnsmasq still holds.
+RELEASE_BINARY = "dhcp_release"
 START_TIMEOUT_S = 30.0
 
 
@@ -205,6 +208,7 @@ async def ensure(network: DhcpNetwork, root: Path) -> Outcome:
             reasons.append("its interface was recreated")
         if not reasons:
             if data_changed:
+                await _release_stale(network, files)
                 os.kill(pid, signal.SIGHUP)
                 return Outcome.RELOADED
             return Outcome.UNCHANGED
@@ -213,6 +217,25 @@ async def ensure(network: DhcpNetwork, root: Path) -> Outcome:
         outcome = Outcome.RESTARTED
     await _start(network, files, link.ifindex)
     return outcome
+
+
+async def _release_stale(network: DhcpNetwork, files: DhcpFiles) -> None:
+    """Free the leases of deleted ports, or dnsmasq keeps their addresses from new ports.
+
+    A port deleted and its address given to a new port with another MAC: dnsmasq
+    refuses the new MAC while the old lease lasts. dhcp_release tells it the
+    lease is over (Neutron does the same on port delete).
+    """
+    try:
+        text = await asyncio.to_thread(files.leases.read_text)
+    except FileNotFoundError:
+        return
+    for ip, mac in stale_leases(text, network.hosts):
+        argv = in_netns(network.namespace, [RELEASE_BINARY, network.interface, ip, mac])
+        try:
+            await run(argv)
+        except LinuxNetError as exc:
+            LOG.warning("could not release the lease of %s (%s): %s", ip, mac, exc)
 
 
 async def reload(network_id: str, root: Path) -> bool:

@@ -11,7 +11,9 @@ without a side table (and spot strays):
 
 where <11> is the first 11 characters of the canonical UUID ("1b2c3d4e-5f"),
 exactly what Nova and Neutron cut a tap name from. Interface names must fit
-IFNAMSIZ (15 characters and a NUL); all of these take at most 14.
+IFNAMSIZ (15 characters and a NUL); all of these take at most 14. A flat
+network on a mapped physical network uses the operator's bridge instead of
+its brq (`network_bridge`); that name is not ours and is never swept.
 
 Named namespaces are global to the machine, so they may carry a `tag` prefix:
 empty for a cloud, a random one for a test, so that a sweep in one never sees
@@ -23,6 +25,7 @@ from __future__ import annotations
 import enum
 import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 MAX_IFNAME_LEN = 15  # IFNAMSIZ (16) less the terminating NUL
@@ -109,6 +112,22 @@ def _link(prefix: str, resource_id: str) -> str:
 def bridge_name(network_id: str) -> str:
     """The bridge of a network on a host: brq<11>."""
     return _link(BRIDGE_PREFIX, network_id)
+
+
+def network_bridge(
+    network_id: str,
+    network_type: str,
+    physical_network: str | None,
+    mappings: Mapping[str, str],
+) -> str:
+    """A network's bridge on a host: its flat physical network's mapped bridge, else brq<11>.
+
+    As the linuxbridge agent's `bridge_mappings`: a flat network on a mapped
+    physical network shares the operator's bridge; any other has its own.
+    """
+    if network_type == "flat" and physical_network in mappings:
+        return mappings[physical_network]
+    return bridge_name(network_id)
 
 
 def tap_name(port_id: str) -> str:

@@ -18,7 +18,9 @@ Two tables, applied together in one transaction:
   hooks see them with the bridge as device: there each network's bridge gets
   its own conntrack zone (tenants may reuse addresses), and the packet's state
   is copied into two bits of its mark, which the port chains read:
-  established/related returns early, invalid is dropped.
+  established/related returns early, invalid is dropped. The host's own
+  packets onto a bridge (a provider bridge carrying the host's address) get
+  the same zone and marks on output, and pass the instance's ingress chain.
 
 Port chains return (never accept) so that a frame between two filtered ports
 passes the sender's egress chain and then the receiver's ingress chain.
@@ -330,10 +332,16 @@ def render_host_filter(state: HostFilter) -> str:
         "\tiifname vmap @egress_ports",
         "\toifname vmap @ingress_ports",
         "}",
-        # Frames from an instance to the host itself obey its egress rules too.
+        # Frames from an instance to the host itself obey its egress rules too...
         "chain input {",
         "\ttype filter hook input priority filter; policy accept;",
         "\tiifname vmap @egress_ports",
+        "}",
+        # ...and frames from the host (which has an address on a provider bridge) to
+        # an instance its ingress rules.
+        "chain output {",
+        "\ttype filter hook output priority filter; policy accept;",
+        "\toifname vmap @ingress_ports",
         "}",
     ]
     for port in filtered:
@@ -353,6 +361,11 @@ def _conntrack_body(zones: dict[str, int]) -> list[str]:
     bridges = nft.elements(nft.ifname(b) for b in sorted(zones))
     zone_map = nft.elements(f"{nft.ifname(b)} : {z}" for b, z in sorted(zones.items()))
     keep = 0xFFFFFFFF & ~STATE_MARKS
+    marks = [
+        f"\tmeta mark set meta mark & {keep:#010x}",
+        f"\tct state established,related meta mark set meta mark | {ESTABLISHED_MARK:#010x}",
+        f"\tct state invalid meta mark set meta mark | {INVALID_MARK:#010x}",
+    ]
     return [
         # Before conntrack (priority raw): each network's packets in its own zone.
         "chain zone {",
@@ -363,9 +376,19 @@ def _conntrack_body(zones: dict[str, int]) -> list[str]:
         "chain state {",
         "\ttype filter hook prerouting priority mangle; policy accept;",
         f"\tiifname != {bridges} return",
-        f"\tmeta mark set meta mark & {keep:#010x}",
-        f"\tct state established,related meta mark set meta mark | {ESTABLISHED_MARK:#010x}",
-        f"\tct state invalid meta mark set meta mark | {INVALID_MARK:#010x}",
+        *marks,
+        "}",
+        # The host's own packets onto a bridge (a provider bridge carrying the host's
+        # address) in the same zone, so that they and the instances' answer each other
+        # within one connection; in zone 0, the instance's next packet would be invalid.
+        "chain zone_out {",
+        "\ttype filter hook output priority raw; policy accept;",
+        f"\tct zone set oifname map {zone_map}",
+        "}",
+        "chain state_out {",
+        "\ttype filter hook output priority mangle; policy accept;",
+        f"\toifname != {bridges} return",
+        *marks,
         "}",
     ]
 

@@ -106,12 +106,14 @@ def _cloud(project_id: str) -> RequestContext:
 
 
 def bridge_of(svc: NetworkService, network: m.Network) -> str:
-    """The Linux bridge a NIC of `network` plugs into."""
-    mappings: dict[str, str] = getattr(svc.conf, "bridge_mappings", {}) or {}
-    for segment in network.segments:
-        if segment.network_type == "flat" and segment.physical_network in mappings:
-            return mappings[segment.physical_network]
-    return names.bridge_name(network.id)
+    """The Linux bridge a NIC of `network` plugs into (the agent's rule, `names.network_bridge`)."""
+    segment = network.segments[0] if network.segments else None
+    return names.network_bridge(
+        network.id,
+        segment.network_type if segment is not None else "local",
+        segment.physical_network if segment is not None else None,
+        svc.conf.bridge_mappings,
+    )
 
 
 # -- the API's check ------------------------------------------------------------------

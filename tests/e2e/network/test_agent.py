@@ -175,8 +175,10 @@ async def test_dhcp_ports_security_groups_and_teardown(box: Sandbox) -> None:
         tap = await c.link(names.tap_name(dhcp["id"]))
         assert tap is not None and tap.master == bridge
         inner = names.dhcp_port_name(dhcp["id"])
+        # Its own address, and the metadata address its proxy listens on.
         assert {str(a) for a in await addresses.list_addresses(inner, netns=namespace)} == {
-            f"{dhcp_ip}/24"
+            f"{dhcp_ip}/24",
+            "169.254.169.254/32",
         }
         pid = dnsmasq.running_pid(c.files(net_id))
         assert pid is not None
@@ -381,7 +383,8 @@ async def test_dhcp_follows_its_subnets(box: Sandbox) -> None:
 
         async def addressed() -> bool:
             found = await addresses.list_addresses(inner, netns=namespace)
-            return len(found) == 2
+            # One per subnet, beside the metadata address.
+            return len(found) == 3
 
         await eventually(addressed, "both addresses on the DHCP interface")
 

@@ -221,3 +221,30 @@ async def test_strays_of_deleted_networks_are_killed(box: Sandbox) -> None:
     assert not DhcpFiles.under(box.dhcp_root, deleted.id).dir.exists()
     assert kept.pid() is not None
     assert await dnsmasq.kill_strays(box.dhcp_root, keep=[kept.id]) == []
+
+
+@pytest.mark.usefixtures("busybox")
+async def test_an_address_given_to_a_new_port_is_released_first(box: Sandbox) -> None:
+    host, bridge, network = await _setup(box)
+    network.hosts.append(DhcpHost("fa:16:3e:00:02:01", "10.0.0.20", "old"))
+    await network.ensure()
+    first, _ = await plug_guest(
+        box, host=host, bridge=bridge, role="vm1", cidr="10.0.0.98/32", mac="fa:16:3e:00:02:01"
+    )
+    await addresses.ensure_addresses("eth0", [], netns=first)
+    assert (await udhcpc(box, first))["ip"] == "10.0.0.20"
+    # The port is deleted and its address goes to a new port with another MAC.
+    network.hosts[:] = [DhcpHost("fa:16:3e:00:02:02", "10.0.0.20", "new")]
+    assert await network.ensure() == Outcome.RELOADED
+    files = DhcpFiles.under(box.dhcp_root, network.id)
+    # dhcp_release is a packet to dnsmasq, which then rewrites its lease file.
+    for _ in range(200):
+        if "fa:16:3e:00:02:01" not in files.leases.read_text():
+            break
+        await asyncio.sleep(0.05)
+    assert "fa:16:3e:00:02:01" not in files.leases.read_text()
+    second, _ = await plug_guest(
+        box, host=host, bridge=bridge, role="vm2", cidr="10.0.0.97/32", mac="fa:16:3e:00:02:02"
+    )
+    await addresses.ensure_addresses("eth0", [], netns=second)
+    assert (await udhcpc(box, second))["ip"] == "10.0.0.20"

@@ -7,7 +7,14 @@ from pathlib import Path
 import pytest
 
 from stackling.network.linux import dhcp
-from stackling.network.linux.dhcp import DhcpFiles, DhcpHost, DhcpNetwork, DhcpSubnet, HostRoute
+from stackling.network.linux.dhcp import (
+    DhcpFiles,
+    DhcpHost,
+    DhcpNetwork,
+    DhcpSubnet,
+    HostRoute,
+    stale_leases,
+)
 
 NET = "9b1f0c2e-1a2b-4c3d-8e4f-5a6b7c8d9e0f"
 V4 = "11111111-2222-4333-8444-555555555555"
@@ -211,3 +218,18 @@ def test_lease_max_is_bounded() -> None:
     v6 = DhcpSubnet(V6, "2001:db8::/64", ipv6_address_mode="dhcpv6-stateful")
     conf = dhcp.render_config(network(v6), files())
     assert f"dhcp-lease-max={dhcp.MAX_LEASES}" in conf.splitlines()
+
+
+def test_stale_leases_are_those_no_port_holds() -> None:
+    hosts = (DhcpHost("fa:16:3e:00:00:01", "10.0.0.3", "host-10-0-0-3"),)
+    leases = (
+        "1700000000 fa:16:3e:00:00:01 10.0.0.3 host-10-0-0-3 *\n"
+        "1700000000 FA:16:3E:00:00:09 10.0.0.3 old *\n"
+        "1700000000 fa:16:3e:00:00:02 10.0.0.4 gone 01:fa:16:3e:00:00:02\n"
+        "duid 00:01:00:01\n"
+        "1700000000 1234 fd00::5 v6 00:01\n"
+    )
+    assert stale_leases(leases, hosts) == [
+        ("10.0.0.3", "fa:16:3e:00:00:09"),
+        ("10.0.0.4", "fa:16:3e:00:00:02"),
+    ]

@@ -321,12 +321,25 @@ def test_host_filter_maps_ports_to_chains_and_bridges_to_zones() -> None:
     assert chain(script, "zone")[1:] == [
         'ct zone set iifname map { "brq11111111-11" : 7, "brq22222222-22" : 8 }'
     ]
-    assert chain(script, "state")[1:] == [
-        'iifname != { "brq11111111-11", "brq22222222-22" } return',
+    marks = [
         "meta mark set meta mark & 0xfcffffff",
         "ct state established,related meta mark set meta mark | 0x01000000",
         "ct state invalid meta mark set meta mark | 0x02000000",
     ]
+    assert chain(script, "state")[1:] == [
+        'iifname != { "brq11111111-11", "brq22222222-22" } return',
+        *marks,
+    ]
+    # The host's own packets onto a bridge (a provider bridge with its address): the
+    # same zone and state, and the instance's ingress rules.
+    assert chain(script, "zone_out")[1:] == [
+        'ct zone set oifname map { "brq11111111-11" : 7, "brq22222222-22" : 8 }'
+    ]
+    assert chain(script, "state_out")[1:] == [
+        'oifname != { "brq11111111-11", "brq22222222-22" } return',
+        *marks,
+    ]
+    assert chain(script, "output")[1:] == ["oifname vmap @ingress_ports"]
     # Both tables in one script, so in one transaction.
     assert body.count("delete table bridge stackling_sg") == 1
     assert body.count("delete table inet stackling_sg_ct") == 1
