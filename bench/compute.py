@@ -79,13 +79,11 @@ import json
 import math
 import os
 import platform
-import queue
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -95,7 +93,7 @@ from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 import httpx
-from loadgen import Connection, CpuMeter, build_request, percentile
+from loadgen import Connection, CpuMeter, build_request, percentile, pool
 from procs import (
     Cloud,
     Peer,
@@ -389,40 +387,6 @@ def _fault(body: bytes) -> str:
     return f": {body[:300]!r}"
 
 
-def pool(
-    items: list[Any], concurrency: int, side: Side, work: Callable[[Connection, Any], dict]
-) -> list[dict[str, Any]]:
-    """Run `work(conn, item)` for every item on `concurrency` threads, one connection each."""
-    todo: queue.SimpleQueue[tuple[int, Any]] = queue.SimpleQueue()
-    for i, item in enumerate(items):
-        todo.put((i, item))
-    out: list[dict[str, Any]] = [{} for _ in items]
-    barrier = threading.Barrier(min(concurrency, len(items)) or 1)
-
-    def _loop() -> None:
-        conn = side.connection()
-        barrier.wait()
-        while True:
-            try:
-                i, item = todo.get_nowait()
-            except queue.Empty:
-                break
-            began = time.perf_counter()
-            try:
-                out[i] = work(conn, item)
-            except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
-                conn.close()
-                out[i] = {"error": f"{type(exc).__name__}: {exc}", "t0": began}
-        conn.close()
-
-    threads = [threading.Thread(target=_loop, daemon=True) for _ in range(barrier.parties)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return out
-
-
 def boot_one(side: Side, conn: Connection, name: str, timeout_s: float) -> dict[str, Any]:
     """POST /servers, then GET it every 50 ms until ACTIVE; times from the start of the POST."""
     request = side.raw("POST", "/servers", side.boot_body(name))
@@ -493,7 +457,7 @@ def boot_section(side: Side, args: argparse.Namespace) -> dict[str, Any]:
     runs = pool(
         names,
         args.concurrency,
-        side,
+        side.connection,
         lambda conn, name: boot_one(side, conn, name, args.boot_timeout),
     )
     out = summarize_runs(runs, "active_s", began)
@@ -512,7 +476,7 @@ def boot_section(side: Side, args: argparse.Namespace) -> dict[str, Any]:
     gone = pool(
         ids,
         args.concurrency,
-        side,
+        side.connection,
         lambda conn, sid: delete_one(side, conn, sid, args.boot_timeout),
     )
     out["delete"] = summarize_runs(gone, "gone_s", began) | {"cpu": cpu.read()}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+import queue
 import socket
 import threading
 import time
@@ -345,3 +346,40 @@ def table(rows: list[Row]) -> str:
             f"| {r.client_cpu_s:.2f} | {r.server_cpu_s:.2f} | {r.other_cpu_s:.2f} |"
         )
     return "\n".join(out)
+
+
+def pool(
+    items: list[Any],
+    concurrency: int,
+    connect: Callable[[], Connection],
+    work: Callable[[Connection, Any], dict],
+) -> list[dict[str, Any]]:
+    """Run `work(conn, item)` for every item on `concurrency` threads, one connection each."""
+    todo: queue.SimpleQueue[tuple[int, Any]] = queue.SimpleQueue()
+    for i, item in enumerate(items):
+        todo.put((i, item))
+    out: list[dict[str, Any]] = [{} for _ in items]
+    barrier = threading.Barrier(min(concurrency, len(items)) or 1)
+
+    def _loop() -> None:
+        conn = connect()
+        barrier.wait()
+        while True:
+            try:
+                i, item = todo.get_nowait()
+            except queue.Empty:
+                break
+            began = time.perf_counter()
+            try:
+                out[i] = work(conn, item)
+            except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
+                conn.close()
+                out[i] = {"error": f"{type(exc).__name__}: {exc}", "t0": began}
+        conn.close()
+
+    threads = [threading.Thread(target=_loop, daemon=True) for _ in range(barrier.parties)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return out

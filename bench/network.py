@@ -64,7 +64,6 @@ import json
 import math
 import os
 import platform
-import queue
 import re
 import secrets
 import shutil
@@ -72,7 +71,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -82,7 +80,7 @@ from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 import httpx
-from loadgen import Connection, CpuMeter, build_request, percentile
+from loadgen import Connection, CpuMeter, build_request, percentile, pool
 from neutron_peer import DEFAULT_VENV, NEUTRON_VERSION, NeutronPeer, PeerUnavailable
 from procs import Stackling, auth_body, catalog_url, free_port, log
 
@@ -232,40 +230,6 @@ def raise_quotas(side: NetSide, **quotas: int) -> dict[str, Any]:
     return out
 
 
-def pool(
-    items: list[Any], concurrency: int, side: NetSide, work: Callable[[Connection, Any], dict]
-) -> list[dict[str, Any]]:
-    """Run `work(conn, item)` for every item on `concurrency` threads, one connection each."""
-    todo: queue.SimpleQueue[tuple[int, Any]] = queue.SimpleQueue()
-    for i, item in enumerate(items):
-        todo.put((i, item))
-    out: list[dict[str, Any]] = [{} for _ in items]
-    barrier = threading.Barrier(min(concurrency, len(items)) or 1)
-
-    def _loop() -> None:
-        conn = side.connection()
-        barrier.wait()
-        while True:
-            try:
-                i, item = todo.get_nowait()
-            except queue.Empty:
-                break
-            began = time.perf_counter()
-            try:
-                out[i] = work(conn, item)
-            except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
-                conn.close()
-                out[i] = {"error": f"{type(exc).__name__}: {exc}", "t0": began}
-        conn.close()
-
-    threads = [threading.Thread(target=_loop, daemon=True) for _ in range(barrier.parties)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return out
-
-
 # -- 1. port creation --------------------------------------------------------------------
 
 
@@ -291,7 +255,7 @@ def create_ports(
             return {"t0": t0, "t1": t1, "error": f"HTTP {status}: {data[:200]!r}"}
         return {"t0": t0, "t1": t1, "id": json.loads(data)["port"]["id"]}
 
-    return pool(list(range(count)), concurrency, side, one)
+    return pool(list(range(count)), concurrency, side.connection, one)
 
 
 def ports_section(side: NetSide, args: argparse.Namespace) -> dict[str, Any]:

@@ -22,7 +22,6 @@ import os
 import shutil
 import signal
 import stat
-import tempfile
 import time
 from collections.abc import Collection
 from pathlib import Path
@@ -84,21 +83,7 @@ def _absolute(root: Path) -> Path:
 
 def find_processes(root: Path) -> dict[str, list[int]]:
     """Every live dnsmasq whose configuration is under `root`, by network id."""
-    root = _absolute(root)
-
-    def network_of(argv: list[str]) -> str | None:
-        conf = _conf_of(argv)
-        if conf is None or conf.parent.parent != root or conf.name != "dnsmasq.conf":
-            return None
-        try:
-            return names.canonical_id(conf.parent.name)
-        except ValueError:
-            return None
-
-    found: dict[str, list[int]] = {}
-    for pid, network_id in procs.scan(network_of):
-        found.setdefault(network_id, []).append(pid)
-    return found
+    return procs.by_network(_absolute(root), _conf_of, "dnsmasq.conf")
 
 
 def _check_readable(root: Path) -> None:
@@ -139,28 +124,8 @@ def _write_files(network: DhcpNetwork, files: DhcpFiles) -> tuple[bool, bool]:
 
 async def _start(network: DhcpNetwork, files: DhcpFiles, ifindex: int) -> int:
     argv = in_netns(network.namespace, [BINARY, f"--conf-file={files.conf}"])
-    # stderr to a file, not a pipe: the daemon it forks could hold a pipe open forever.
-    with tempfile.TemporaryFile() as errors:
-        proc = await asyncio.create_subprocess_exec(
-            *argv,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=errors,
-            start_new_session=True,
-        )
-        try:
-            # The foreground dnsmasq exits once the daemon reports its start-up.
-            rc = await asyncio.wait_for(proc.wait(), START_TIMEOUT_S)
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-            await proc.wait()
-            rc = None
-        errors.seek(0)
-        detail = errors.read().decode(errors="replace").strip()[-2000:]
-    if rc != 0:
-        how = "timed out" if rc is None else f"exited with {rc}"
-        raise LinuxNetError(f"dnsmasq for network {network.network_id} {how}: {detail}")
+    # The foreground dnsmasq exits once the daemon reports its start-up.
+    await procs.start_daemon(argv, f"dnsmasq for network {network.network_id}", START_TIMEOUT_S)
     deadline = time.monotonic() + START_TIMEOUT_S
     while (pid := await asyncio.to_thread(running_pid, files)) is None:
         if time.monotonic() > deadline:

@@ -12,11 +12,13 @@ import asyncio
 import contextlib
 import os
 import signal
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from stackling.network.linux import names
 from stackling.network.linux.cmd import LinuxNetError
 from stackling.network.linux.netns import namespace_inode
 
@@ -93,3 +95,52 @@ def remove_pidfile(path: Path, pid: int | None = None) -> None:
     with contextlib.suppress(FileNotFoundError):
         if pid is None or read_pidfile(path) == pid:
             path.unlink()
+
+
+def by_network(
+    root: Path, file_of: Callable[[list[str]], Path | None], name: str
+) -> dict[str, list[int]]:
+    """Live processes whose command line names `<root>/<network id>/<name>`, by network id."""
+
+    def network_of(argv: list[str]) -> str | None:
+        path = file_of(argv)
+        if path is None or path.parent.parent != root or path.name != name:
+            return None
+        try:
+            return names.canonical_id(path.parent.name)
+        except ValueError:
+            return None
+
+    found: dict[str, list[int]] = {}
+    for pid, network_id in scan(network_of):
+        found.setdefault(network_id, []).append(pid)
+    return found
+
+
+async def start_daemon(argv: list[str], what: str, timeout_s: float) -> str:
+    """Run a command that forks its daemon and exits 0 once it serves; its stderr.
+
+    LinuxNetError, with what it printed, when it fails or takes longer than `timeout_s`.
+    """
+    # stderr to a file, not a pipe: the daemon it forks could hold a pipe open forever.
+    with tempfile.TemporaryFile() as errors:
+        proc = await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=errors,
+            start_new_session=True,
+        )
+        try:
+            rc: int | None = await asyncio.wait_for(proc.wait(), timeout_s)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()
+            rc = None
+        errors.seek(0)
+        detail = errors.read().decode(errors="replace").strip()[-2000:]
+    if rc != 0:
+        how = "timed out" if rc is None else f"exited with {rc}"
+        raise LinuxNetError(f"{what} {how}: {detail}")
+    return detail

@@ -9,12 +9,10 @@ file under our root is ours even without the file: that is how strays are found.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import enum
 import logging
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -99,21 +97,7 @@ def running_pid(root: Path, network_id: str) -> int | None:
 
 def find_processes(root: Path) -> dict[str, list[int]]:
     """Every live proxy whose pid file is under `root`, by network id."""
-    root = _absolute(root)
-
-    def network_of(argv: list[str]) -> str | None:
-        path = _pidfile_of(argv)
-        if path is None or path.parent.parent != root or path.name != PIDFILE:
-            return None
-        try:
-            return names.canonical_id(path.parent.name)
-        except ValueError:
-            return None
-
-    found: dict[str, list[int]] = {}
-    for pid, network_id in procs.scan(network_of):
-        found.setdefault(network_id, []).append(pid)
-    return found
+    return procs.by_network(_absolute(root), _pidfile_of, PIDFILE)
 
 
 async def _start(spec: ProxySpec, root: Path) -> int:
@@ -121,28 +105,10 @@ async def _start(spec: ProxySpec, root: Path) -> int:
     await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
     await asyncio.to_thread(path.unlink, missing_ok=True)
     argv = in_netns(spec.namespace, command(spec, root))
-    # stderr to a file, not a pipe: the daemon it forks could hold a pipe open forever.
-    with tempfile.TemporaryFile() as errors:
-        proc = await asyncio.create_subprocess_exec(
-            *argv,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=errors,
-            start_new_session=True,
-        )
-        try:
-            # The foreground process exits once it listens and has forked the daemon.
-            rc = await asyncio.wait_for(proc.wait(), START_TIMEOUT_S)
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-            await proc.wait()
-            rc = None
-        errors.seek(0)
-        detail = errors.read().decode(errors="replace").strip()[-2000:]
-    if rc != 0:
-        how = "timed out" if rc is None else f"exited with {rc}"
-        raise LinuxNetError(f"{WHAT} for network {spec.network_id} {how}: {detail}")
+    # The foreground process exits once it listens and has forked the daemon.
+    detail = await procs.start_daemon(
+        argv, f"{WHAT} for network {spec.network_id}", START_TIMEOUT_S
+    )
     deadline = time.monotonic() + START_TIMEOUT_S
     while (pid := await asyncio.to_thread(running_pid, root, spec.network_id)) is None:
         if time.monotonic() > deadline:
