@@ -52,7 +52,7 @@ class RouterView:
 
     @property
     def active(self) -> bool:
-        """Whether the router should exist on its host at all (admin state up)."""
+        """Whether the router forwards and translates (admin state up)."""
         return self.router.admin_state_up
 
     def wiring(self, port: m.Port) -> Wiring:
@@ -208,12 +208,13 @@ def router_nat(view: RouterView) -> RouterNat | None:
 
 
 def port_statuses(view: RouterView, plugged: Iterable[str]) -> dict[str, str]:
-    """Each router port ACTIVE when its device is plugged and it is up, else DOWN."""
+    """Each router port ACTIVE when its device is plugged and it is up, else DOWN.
+
+    The router's own admin state does not count: its ports stay wired while it is
+    down (it just does not forward), as Neutron with OVN reports them.
+    """
     done = set(plugged)
-    return {
-        p.id: ACTIVE if p.id in done and p.admin_state_up and view.active else DOWN
-        for p in view.ports
-    }
+    return {p.id: ACTIVE if p.id in done and p.admin_state_up else DOWN for p in view.ports}
 
 
 def floating_statuses(view: RouterView, applied: bool) -> dict[str, str]:

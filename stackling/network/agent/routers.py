@@ -145,7 +145,7 @@ class RouterReconciler:
         """The router's rows if this host should run it now (exists, up, served here)."""
         async with self.svc.db.session() as s:
             view = await desired_l3.load_router(s, router_id)
-            if view is None or not view.active:
+            if view is None:
                 return None
             if await self._serving_host(s, router_id) != self.host:
                 return None
@@ -158,15 +158,14 @@ class RouterReconciler:
         async with self.svc.db.session() as s:
             view = await desired_l3.load_router(s, router_id)
             host = await self._serving_host(s, router_id) if view is not None else None
-        if view is None or host != self.host or not view.active:
+        if view is None or host != self.host:
             await self.teardown(router_id)
-            if view is not None and host == self.host:
-                # Down, but still ours: its ports and floating IPs say so.
-                await self._write(view, desired_l3.port_statuses(view, ()), applied=False)
             return
         namespace = names.router_namespace(router_id, self.tag)
         await netns.ensure_namespace(namespace)
-        await netns.enable_forwarding(namespace)
+        # A router that is administratively down stays wired (its ports ACTIVE, as
+        # Neutron with OVN shows them) but neither routes nor translates anything.
+        await netns.enable_forwarding(namespace, on=view.active)
         plugged = []
         for port in view.interfaces:
             inner = names.router_port_name(port.id)
@@ -180,7 +179,7 @@ class RouterReconciler:
             plugged.append(view.gateway.id)
         await self._remove_stale_devices(router_id, view, namespace)
         await addresses.ensure_routes(desired_l3.router_routes(view), netns=namespace)
-        wanted_nat = desired_l3.router_nat(view)
+        wanted_nat = desired_l3.router_nat(view) if view.active else None
         if wanted_nat is None:
             await nat.remove_router_nat(netns=namespace)
         else:
@@ -190,7 +189,7 @@ class RouterReconciler:
         for network_id in sorted(self._networks.get(router_id, set()) - set(view.networks)):
             self._submit(NETWORK_PREFIX + network_id)
         self._learn(view)
-        await self._write(view, desired_l3.port_statuses(view, plugged), applied=True)
+        await self._write(view, desired_l3.port_statuses(view, plugged), applied=view.active)
 
     async def _plug(
         self, view: RouterView, port: m.Port, inner: str, addrs: list[str], namespace: str

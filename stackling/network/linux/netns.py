@@ -147,9 +147,9 @@ async def get_sysctl(key: str, *, netns: str | None = None) -> str:
     return (await run(in_netns(netns, ["cat", path]))).strip()
 
 
-async def enable_forwarding(netns: str, *, ipv6: bool = True) -> None:
-    """Make a namespace route between its interfaces (a router's namespace)."""
-    values: dict[str, str | int] = {"net.ipv4.ip_forward": 1}
+async def enable_forwarding(netns: str, *, ipv6: bool = True, on: bool = True) -> None:
+    """Make a namespace route between its interfaces (a router's namespace), or stop it."""
+    values: dict[str, str | int] = {"net.ipv4.ip_forward": int(on)}
     if ipv6:
-        values["net.ipv6.conf.all.forwarding"] = 1
+        values["net.ipv6.conf.all.forwarding"] = int(on)
     await set_sysctls(values, netns=netns)

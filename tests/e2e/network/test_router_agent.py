@@ -181,6 +181,15 @@ async def test_router_snat_floating_ip_extra_route_and_delete(box: Sandbox) -> N
         assert await seen_as(box, c.host_ns, address) == HOST_IP
         assert (await box.probe(c.host_ns, "ping", address)).rc == 0
         assert await seen_as(box, vm, HOST_IP) == address
+        # The router taken down: still wired (its ports ACTIVE), but it routes nothing.
+        await put(c, f"routers/{rid}", {"router": {"admin_state_up": False}})
+        await eventually(lambda: _status(c, fip_path, "DOWN"), "the FIP DOWN with its router")
+        assert await netns.get_sysctl("net.ipv4.ip_forward", netns=ns) == "0"
+        assert await unreachable(box, c.host_ns, address)
+        assert {p["status"] for p in await router_ports(c, rid)} == {"ACTIVE"}
+        await put(c, f"routers/{rid}", {"router": {"admin_state_up": True}})
+        await eventually(lambda: _status(c, fip_path, "ACTIVE"), "the FIP ACTIVE again")
+        assert await seen_as(box, c.host_ns, address) == HOST_IP
         # Disassociated: DOWN, and the address leads nowhere any more.
         await put(c, fip_path, {"floatingip": {"port_id": None}})
         await eventually(lambda: _status(c, fip_path, "DOWN"), "the floating IP DOWN")

@@ -128,8 +128,12 @@ def test_statuses_follow_what_is_plugged_and_applied() -> None:
     assert desired_l3.port_statuses(view, [QR]) == {QR: "ACTIVE", QG: "DOWN"}
     assert desired_l3.floating_statuses(view, applied=True) == {"f1": "ACTIVE", "f2": "DOWN"}
     assert desired_l3.floating_statuses(view, applied=False) == {"f1": "DOWN", "f2": "DOWN"}
+    # A router that is down keeps its ports wired (ACTIVE) but maps no floating IP.
     view.router.admin_state_up = False
-    assert desired_l3.port_statuses(view, [QR, QG]) == {QR: "DOWN", QG: "DOWN"}
+    assert desired_l3.port_statuses(view, [QR, QG]) == {QR: "ACTIVE", QG: "ACTIVE"}
+    assert desired_l3.router_nat(view) is not None and not view.active
+    view.interfaces[0].admin_state_up = False
+    assert desired_l3.port_statuses(view, [QR, QG]) == {QR: "DOWN", QG: "ACTIVE"}
 
 
 def test_one_host_serves_a_router_whatever_agent_asks() -> None:
