@@ -17,6 +17,7 @@ from stackling.network.service.core import NetworkService
 
 # Ports the network removes by itself when it goes (Neutron's AUTO_DELETE_PORT_OWNERS).
 AUTO_DELETE_OWNERS = ("network:dhcp", "network:distributed")
+FLOATINGIP_OWNER = "network:floatingip"
 
 OPTIONS = (
     selectinload(m.Network.segments),
@@ -195,7 +196,7 @@ async def delete_network(
 ) -> None:
     """Delete a network and its subnets; 409 while ports other than DHCP ports remain."""
 
-    async def _delete(s: AsyncSession) -> None:
+    async def _delete(s: AsyncSession) -> list[tuple[str, str | None]]:
         net = await scope.load(s, ctx, m.Network, net_id, faults.NetworkNotFound, for_update=True)
         policy.enforce(ctx, "delete_network", {"project_id": net.project_id})
         revisions.check(net, revision)
@@ -204,8 +205,20 @@ async def delete_network(
                 select(m.Port.id, m.Port.device_owner).where(m.Port.network_id == net.id)
             )
         ).all()
-        if any(owner not in AUTO_DELETE_OWNERS for _, owner in ports):
+        # Floating IPs of an external network go with it, as Neutron deletes them.
+        owners = (*AUTO_DELETE_OWNERS, FLOATINGIP_OWNER)
+        if any(owner not in owners for _, owner in ports):
             raise faults.NetworkInUse(net.id)
+        fips = (
+            await s.execute(
+                select(m.FloatingIP.id, m.FloatingIP.fixed_port_id).where(
+                    m.FloatingIP.floating_network_id == net.id
+                )
+            )
+        ).all()
+        if fips:
+            await tags.forget(s, "floatingips", [f for f, _ in fips])
+            await s.execute(delete(m.FloatingIP).where(m.FloatingIP.floating_network_id == net.id))
         port_ids = [port_id for port_id, _ in ports]
         subnet_ids = list(await s.scalars(select(m.Subnet.id).where(m.Subnet.network_id == net.id)))
         await s.execute(delete(m.Port).where(m.Port.network_id == net.id))
@@ -214,6 +227,10 @@ async def delete_network(
         await tags.forget(s, "subnets", subnet_ids)
         await tags.forget(s, "networks", [net.id])
         await s.execute(delete(m.Network).where(m.Network.id == net.id))
+        return [(f, port) for f, port in fips]
 
-    await svc.tx(_delete)
+    fips = await svc.tx(_delete)
     await svc.notify_data_plane("network", net_id, "deleted")
+    for fip_id, _ in fips:
+        await svc.notify_data_plane("floatingip", fip_id, "deleted")
+    await svc.notify_servers([port for _, port in fips])

@@ -293,3 +293,18 @@ async def test_concurrent_association_of_one_fixed_address(admin: httpx.AsyncCli
     assert sorted(r.status_code for r in results) == [200] + [409] * 5, [r.text for r in results]
     mapped = (await admin.get(f"{V20}/floatingips", params={"port_id": port["id"]})).json()
     assert len(mapped["floatingips"]) == 1
+
+
+async def test_deleting_an_external_network_deletes_its_floating_ips(
+    admin: httpx.AsyncClient,
+) -> None:
+    ext, sub = await external_network(admin, cidr="172.31.9.0/24")
+    fip = await create(admin, "floatingip", floating_network_id=ext["id"])
+    r = await admin.delete(f"{V20}/networks/{ext['id']}")
+    assert r.status_code == 204, r.text
+    assert (await admin.get(f"{V20}/floatingips/{fip['id']}")).status_code == 404
+    assert (await admin.get(f"{V20}/subnets/{sub['id']}")).status_code == 404
+    # A router's gateway still holds its network, as in Neutron.
+    ext, _ = await external_network(admin, cidr="172.31.10.0/24")
+    await create(admin, "router", external_gateway_info={"network_id": ext["id"]})
+    assert_fault(await admin.delete(f"{V20}/networks/{ext['id']}"), 409, "NetworkInUse")
