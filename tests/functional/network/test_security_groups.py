@@ -206,3 +206,25 @@ async def test_group_and_rule_quotas(admin: httpx.AsyncClient) -> None:
     )
     fault = assert_fault(r, 409, "OverQuota")
     assert fault["message"] == "Quota exceeded for resources: ['security_group_rule']."
+
+
+async def test_rule_ports_and_remote_groups_are_refused_in_neutrons_words(
+    admin: httpx.AsyncClient,
+) -> None:
+    group = await create(admin, "security_group", name="words")
+    base = {"security_group_id": group["id"], "direction": "ingress", "protocol": "tcp"}
+    for low, high, words in (
+        (-16, 80, "Invalid value for port -16"),
+        (80, 65536, "Invalid value for port 65536"),
+    ):
+        r = await admin.post(
+            f"{V20}/security-group-rules",
+            json={"security_group_rule": {**base, "port_range_min": low, "port_range_max": high}},
+        )
+        assert words in assert_fault(r, 400)["message"]
+    for remote in ("bad_group_id", "0e5c2d0a-58a4-4a51-9d3b-0e1d6a3c0d99"):
+        r = await admin.post(
+            f"{V20}/security-group-rules",
+            json={"security_group_rule": {**base, "remote_group_id": remote}},
+        )
+        assert_fault(r, 404, "SecurityGroupNotFound")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from stackling.network.api import attributes as a
 
 SECURITY_GROUP = a.Spec(
@@ -19,7 +21,13 @@ SECURITY_GROUP = a.Spec(
     ),
 )  # fmt: skip
 
-_PORT_OR_NONE = a.or_none(a.in_range(0, 65535))
+
+def _port_or_none(value: Any) -> str | None:
+    """A port number or null, worded as Neutron's convert_validate_port_value words it."""
+    if value is None or (isinstance(value, int) and 0 <= value <= 65535):
+        return None
+    return f"Invalid value for port {value}"
+
 
 SECURITY_GROUP_RULE = a.Spec(
     "security_group_rule",
@@ -28,15 +36,16 @@ SECURITY_GROUP_RULE = a.Spec(
         a.Attr("id", filter=True, sort=True),
         a.Attr("security_group_id", post=True, default=a.REQUIRED, validate=a.uuid_str,
                filter=True, sort=True),
-        a.Attr("remote_group_id", post=True, default=None, validate=a.uuid_or_none,
-               filter=True, sort=True),
+        # Not checked for form, as in Neutron: an unknown group is a 404 either way.
+        a.Attr("remote_group_id", post=True, default=None,
+               validate=a.string(255, allow_none=True), filter=True, sort=True),
         a.Attr("direction", post=True, default=a.REQUIRED,
                validate=a.values("ingress", "egress"), filter=True, sort=True),
         a.Attr("protocol", post=True, default=None, filter=True, sort=True),
         a.Attr("port_range_min", post=True, default=None, convert=a.to_int_or_none,
-               validate=_PORT_OR_NONE, filter=True, sort=True, filter_convert=a.to_int),
+               validate=_port_or_none, filter=True, sort=True, filter_convert=a.to_int),
         a.Attr("port_range_max", post=True, default=None, convert=a.to_int_or_none,
-               validate=_PORT_OR_NONE, filter=True, sort=True, filter_convert=a.to_int),
+               validate=_port_or_none, filter=True, sort=True, filter_convert=a.to_int),
         a.Attr("ethertype", post=True, default="IPv4", filter=True, sort=True),
         a.Attr("remote_ip_prefix", post=True, default=None, filter=True, sort=True),
         *a.project_attrs(),
