@@ -11,9 +11,9 @@ from tests.functional.network.support import V20, assert_fault, auth, create
 from tests.support.identity import project_member
 
 
-async def test_60_ports_race_for_40_addresses(admin: httpx.AsyncClient) -> None:
+async def test_200_ports_race_for_100_addresses(admin: httpx.AsyncClient) -> None:
     net = await create(admin, "network", shared=True)
-    pool = {"start": "10.50.0.10", "end": "10.50.0.49"}
+    pool = {"start": "10.50.0.10", "end": "10.50.0.109"}
     await create(
         admin,
         "subnet",
@@ -29,15 +29,15 @@ async def test_60_ports_race_for_40_addresses(admin: httpx.AsyncClient) -> None:
         body = {"port": {"network_id": net["id"], "name": f"p{n}"}}
         return await admin.post(f"{V20}/ports", json=body, headers=auth(tokens[n % 3]))
 
-    results = await asyncio.gather(*(one(n) for n in range(60)))
+    results = await asyncio.gather(*(one(n) for n in range(200)))
     made = [r.json()["port"] for r in results if r.status_code == 201]
     refused = [r for r in results if r.status_code != 201]
-    assert len(made) == 40, [r.text for r in refused[:3]]
+    assert len(made) == 100, [r.text for r in refused[:3]]
     for r in refused:
         assert_fault(r, 409, "IpAddressGenerationFailure")
     addresses = [p["fixed_ips"][0]["ip_address"] for p in made]
-    expected = {str(ipaddress.ip_address("10.50.0.10") + i) for i in range(40)}
-    assert len(set(addresses)) == 40 and set(addresses) == expected
+    expected = {str(ipaddress.ip_address("10.50.0.10") + i) for i in range(100)}
+    assert len(set(addresses)) == 100 and set(addresses) == expected
     r = await admin.get(f"{V20}/ports", params={"network_id": net["id"]})
     listed = [ip["ip_address"] for p in r.json()["ports"] for ip in p["fixed_ips"]]
     assert sorted(listed) == sorted(addresses)
