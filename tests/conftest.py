@@ -3,6 +3,9 @@
 Every test that uses `settings` (and so `client` and `admin`) runs twice: on
 SQLite in its data dir and on a fresh database in a throwaway PostgreSQL
 cluster that the session starts on first use and removes at the end.
+
+Under pytest-xdist (`make test`) each worker is a session of its own, with its
+own cluster; the e2e tests all run on one worker (see HOST_GROUP).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import pytest
 
 from stackling.app import build_app
 from stackling.settings import Settings, load
-from tests.support.pg import PostgresCluster, PostgresUnavailable
+from tests.support.pg import DatabasePool, PostgresCluster, PostgresUnavailable
 
 ADMIN_PASSWORD = "admin-secret-for-tests"
 
@@ -30,6 +33,60 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
+
+
+# The xdist group of the tests that use what is shared machine-wide: libvirtd's
+# domains and real guests, `stackling up` processes (whose network agent works in
+# the real host's namespace), namespaces, bridges and nftables tables, with checks
+# that the real host is left as found. `make test` runs with `--dist loadgroup`:
+# the group runs on one worker, one test at a time as without xdist, while the
+# in-process tests spread over the workers.
+HOST_GROUP = "host"
+_E2E_DIR = Path(__file__).parent / "e2e"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Put every e2e test (tests/e2e, or marked `e2e` anywhere) in the host group.
+
+    In an xdist worker, also tell the controller which test is in which group.
+    """
+    for item in items:
+        if item.get_closest_marker("e2e") is not None or item.path.is_relative_to(_E2E_DIR):
+            item.add_marker(pytest.mark.xdist_group(HOST_GROUP))
+    if hasattr(config, "workerinput"):
+        from tests.support.groups import record_groups
+
+        record_groups(config, items)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist controller: where this worker writes down its tests' groups."""
+    from tests.support.groups import GROUPS_DIR_KEY, groups_dir
+
+    node.workerinput[GROUPS_DIR_KEY] = str(groups_dir(node.config))
+
+
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """xdist controller: `--dist loadgroup` that honours the groups under pytest 9.2 too.
+
+    Plain `-n N` (`--dist load`) gets it too, so that no e2e tests run side by side.
+    """
+    if config.getvalue("dist") not in ("load", "loadgroup"):
+        return None
+    from tests.support.groups import GroupScheduling, groups_dir
+
+    return GroupScheduling(config, log, groups_dir(config))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """xdist controller: remove the directory of the workers' group files."""
+    if config.pluginmanager.hasplugin("xdist") and not hasattr(config, "workerinput"):
+        from tests.support.groups import remove_groups_dir
+
+        remove_groups_dir(config)
 
 
 def make_settings(data_dir: Path, **overrides: Any) -> Settings:
@@ -54,7 +111,10 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
 
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[PostgresCluster]:
-    """One throwaway PostgreSQL cluster for the whole run (started on first use)."""
+    """One throwaway PostgreSQL cluster for the whole run (started on first use).
+
+    Under pytest-xdist each worker process has a session, so a cluster, of its own.
+    """
     try:
         cluster = PostgresCluster()
         cluster.start()
@@ -66,14 +126,24 @@ def pg_cluster() -> Iterator[PostgresCluster]:
         cluster.stop()
 
 
+@pytest.fixture(scope="session")
+def pg_pool(pg_cluster: PostgresCluster) -> Iterator[DatabasePool]:
+    """Fresh databases of the session's cluster, created and dropped a few per psql."""
+    pool = DatabasePool(pg_cluster)
+    try:
+        yield pool
+    finally:
+        pool.close()
+
+
 @pytest.fixture
-def pg_database(pg_cluster: PostgresCluster) -> Iterator[str]:
+def pg_database(pg_cluster: PostgresCluster, pg_pool: DatabasePool) -> Iterator[str]:
     """A fresh, empty database for one test; its SQLAlchemy URL."""
-    name = pg_cluster.create_database()
+    name = pg_pool.take()
     try:
         yield pg_cluster.url(name)
     finally:
-        pg_cluster.drop_database(name)
+        pg_pool.give_back(name)
 
 
 @pytest.fixture(
