@@ -132,8 +132,8 @@ async def test_failed_spawns_leave_no_domain_and_no_files(h: Harness, tmp_path: 
     missing = h.spec(image_path=tmp_path / "missing.qcow2")
     with pytest.raises(DriverError, match="qemu-img"):
         await h.driver.spawn(missing)
-    nic = NicSpec(port_id="p", mac="fa:16:3e:00:00:09", bridge="stk-no-such-br", tap="stknobr0")
-    unstartable = h.spec(nics=(nic,))
+    # Disks made, domain defined, and then QEMU cannot start: far more memory than exists.
+    unstartable = h.spec(memory_mb=1 << 40)
     with pytest.raises(DriverError):
         await h.driver.spawn(unstartable)
 

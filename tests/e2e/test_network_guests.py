@@ -12,6 +12,7 @@ end; the module checks it.
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import secrets
 import shutil
@@ -259,6 +260,22 @@ def test_two_guests_on_one_network_reach_each_other(
     address = next(f["Floating IP Address"] for f in fips if f["Port"])
     out = _ssh(keypair, address, f"ping -c 2 -W 3 {other} >/dev/null && echo reached")
     assert "reached" in out.stdout, out.stderr
+    # A guest on a network no router joins to n1 is out of reach.
+    cloud.openstack("network", "create", "n2", "-f", "json")
+    cloud.openstack(
+        "subnet", "create", "--network", "n2", "--subnet-range", "10.20.0.0/24", "s2",
+        "-f", "json",
+    )  # fmt: skip
+    cloud.openstack(
+        "server", "create", "--network", "n2", "--image", "cirros", "--flavor", "s1.nano",
+        "--wait", "vm3", "-f", "json", timeout=300,
+    )  # fmt: skip
+    vm3 = dict(cloud.openstack("server", "show", "vm3", "-f", "json"))
+    _console_has(cloud, "vm3", READY)
+    isolated = re.search(r"10\.20\.0\.[0-9]+", json.dumps(vm3["addresses"]))
+    assert isolated is not None, vm3["addresses"]
+    out = _ssh(keypair, address, f"ping -c 2 -W 2 {isolated.group(0)} >/dev/null && echo reached")
+    assert "reached" not in out.stdout
     # Port security: vm1 cannot take vm2's address as its own.
     spoof = (
         f"ip addr add {other}/32 dev eth0; "

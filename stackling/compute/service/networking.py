@@ -44,8 +44,6 @@ def _refusal(exc: BootNetworkError) -> errors.StacklingError:
         return errors.Conflict(
             "Multiple possible networks found, use a Network ID to be more specific."
         )
-    if kind == "auto_allocate":
-        return errors.BadRequest(f"Unable to automatically allocate a network for project {ident}")
     if kind == "network_requires_subnet":
         return errors.BadRequest(
             f"Network {ident} requires a subnet in order to boot instances on."

@@ -154,8 +154,8 @@ async def check_boot(
             if len(usable) > 1:
                 raise BootNetworkError("ambiguous")
             if not usable:
-                if requested == "auto":
-                    raise BootNetworkError("auto_allocate", ctx.project_id or "")
+                # Nova would have Neutron allocate a topology for `auto`; until the
+                # auto-allocated-topology API exists, such a server boots without a NIC.
                 return []
             requested = [{"uuid": usable[0].id}]
         wanted = [Wanted.from_dict(r) for r in requested]
