@@ -79,8 +79,10 @@ def _values(items: list[tuple[str, str]], key: str) -> list[str]:
 
 def _filters(spec: Spec, items: list[tuple[str, str]]) -> dict[str, list[Any]]:
     by_key: dict[str, list[str]] = {}
+    # Tag filters are filters of the resources that have tags; of the others, unknown ones.
+    reserved = _RESERVED if "tags" in spec.by_name else _RESERVED - set(_TAGS)
     for key, value in items:
-        if key not in _RESERVED:
+        if key not in reserved:
             by_key.setdefault(key, []).append(value)
     filterable = spec.filters
     invalid = [key for key in by_key if key not in filterable]
