@@ -90,10 +90,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
-from urllib.parse import urlsplit
 
 import httpx
-from loadgen import Connection, CpuMeter, build_request, percentile, pool
+from loadgen import Connection, CpuMeter, connect_to, percentile, pool, request_to
 from procs import (
     Cloud,
     Peer,
@@ -215,25 +214,11 @@ class Side:
 
     def connection(self) -> Connection:
         """A kept-alive raw connection to the compute endpoint, for the timed requests."""
-        parts = urlsplit(self.compute)
-        return Connection(parts.hostname or "127.0.0.1", parts.port or 80, self.timeout_s)
+        return connect_to(self.compute, self.timeout_s)
 
     def raw(self, method: str, path: str, body: Any = None) -> bytes:
         """A complete compute request (path below the endpoint, e.g. /servers) as bytes."""
-        parts = urlsplit(self.compute)
-        headers = dict(self.headers)
-        data = b""
-        if body is not None:
-            headers["Content-Type"] = "application/json"
-            data = json.dumps(body).encode()
-        return build_request(
-            method,
-            parts.hostname or "127.0.0.1",
-            parts.port or 80,
-            parts.path.rstrip("/") + path,
-            headers,
-            data,
-        )
+        return request_to(self.compute, self.headers, method, path, body)
 
     def boot_body(self, name: str, count: int = 1) -> dict[str, Any]:
         """POST /servers body: the bench image and flavor, no network."""

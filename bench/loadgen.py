@@ -10,6 +10,7 @@ was the bottleneck.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import queue
@@ -20,6 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -383,3 +385,29 @@ def pool(
     for t in threads:
         t.join()
     return out
+
+
+def connect_to(url: str, timeout_s: float) -> Connection:
+    """A kept-alive connection to the host and port of `url`."""
+    parts = urlsplit(url)
+    return Connection(parts.hostname or "127.0.0.1", parts.port or 80, timeout_s)
+
+
+def request_to(
+    url: str, headers: dict[str, str], method: str, path: str, body: Any = None
+) -> bytes:
+    """A complete request for `path` below `url` (a JSON body when given), as bytes."""
+    parts = urlsplit(url)
+    headers = dict(headers)
+    data = b""
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+        data = json.dumps(body).encode()
+    return build_request(
+        method,
+        parts.hostname or "127.0.0.1",
+        parts.port or 80,
+        parts.path.rstrip("/") + path,
+        headers,
+        data,
+    )

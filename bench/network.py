@@ -77,10 +77,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
-from urllib.parse import urlsplit
 
 import httpx
-from loadgen import Connection, CpuMeter, build_request, percentile, pool
+from loadgen import Connection, CpuMeter, connect_to, percentile, pool, request_to
 from neutron_peer import DEFAULT_VENV, NEUTRON_VERSION, NeutronPeer, PeerUnavailable
 from procs import Stackling, auth_body, catalog_url, free_port, log
 
@@ -166,25 +165,11 @@ class NetSide:
 
     def connection(self) -> Connection:
         """A kept-alive raw connection, for the timed requests."""
-        parts = urlsplit(self.url)
-        return Connection(parts.hostname or "127.0.0.1", parts.port or 80, self.timeout_s)
+        return connect_to(self.url, self.timeout_s)
 
     def raw(self, method: str, path: str, body: Any = None) -> bytes:
         """A complete request below the v2.0 endpoint (e.g. /ports) as bytes."""
-        parts = urlsplit(self.url)
-        headers = dict(self.headers)
-        data = b""
-        if body is not None:
-            headers["Content-Type"] = "application/json"
-            data = json.dumps(body).encode()
-        return build_request(
-            method,
-            parts.hostname or "127.0.0.1",
-            parts.port or 80,
-            parts.path.rstrip("/") + path,
-            headers,
-            data,
-        )
+        return request_to(self.url, self.headers, method, path, body)
 
     def create(self, client: httpx.Client, member: str, **fields: Any) -> dict[str, Any]:
         """POST one resource (project_id added); its body."""
