@@ -25,6 +25,18 @@ from stackling.network.service import scope
 Clause = Callable[[list[Any]], ColumnElement[bool]]
 
 
+def owned_columns(model: Any) -> dict[str, Any]:
+    """The list columns of every project-owned resource with standard attributes."""
+    return {
+        "project_id": model.project_id,
+        "tenant_id": model.project_id,
+        "description": model.description,
+        "revision_number": model.revision_number,
+        "created_at": model.created_at,
+        "updated_at": model.updated_at,
+    }
+
+
 @dataclass(slots=True)
 class ListQuery:
     """A list request after the API has read and converted its query string."""
