@@ -219,13 +219,13 @@ class Proxy:
         """Serve one connection: one request, one answer, then close."""
         self.active += 1
         try:
-            if self.active > MAX_CONNECTIONS:
-                writer.write(error_bytes(HttpError(503)))
-            else:
-                await self._serve(reader, writer)
-            await asyncio.wait_for(writer.drain(), BODY_TIMEOUT_S)
-        except (OSError, TimeoutError):
-            pass  # the guest went away or stopped reading: nothing to tell it
+            # A guest that goes away or stops reading has nothing more to be told.
+            with contextlib.suppress(OSError, TimeoutError):
+                if self.active > MAX_CONNECTIONS:
+                    writer.write(error_bytes(HttpError(503)))
+                else:
+                    await self._serve(reader, writer)
+                await asyncio.wait_for(writer.drain(), BODY_TIMEOUT_S)
         finally:
             self.active -= 1
             writer.close()
@@ -265,7 +265,8 @@ class Proxy:
         except TimeoutError:
             failure = HttpError(504, "The metadata service did not answer in time")
         except OSError:
-            pass  # either side went away: answered below if the guest got nothing yet
+            # Either side went away; the guest is told if it got nothing yet.
+            failure = HttpError(502, "The metadata service connection broke")
         finally:
             up_writer.close()
             with contextlib.suppress(OSError, TimeoutError):
