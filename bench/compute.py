@@ -100,7 +100,9 @@ from procs import (
     auth_body,
     catalog_url,
     free_port,
+    keep_logs,
     log,
+    log_errors,
     peer_port_base,
 )
 
@@ -819,23 +821,6 @@ def libvirt_section(
 
 
 # -- the run ---------------------------------------------------------------------------------
-
-
-def log_errors(logs: Path, keep: int = 40) -> list[str]:
-    """The last `keep` ERROR/CRITICAL/Traceback lines of the *.log files under `logs`."""
-    lines: list[str] = []
-    for path in sorted(logs.glob("*.log")):
-        with contextlib.suppress(OSError):
-            for line in path.read_text(errors="replace").splitlines():
-                if " ERROR " in line or " CRITICAL " in line or line.startswith("Traceback"):
-                    lines.append(f"{path.name}: {line[:400]}")
-    return lines[-keep:]
-
-
-def keep_logs(args: argparse.Namespace, logs: Path, name: str) -> None:
-    """Copy a cloud's logs/ to `--keep-logs`/name when asked."""
-    if args.keep_logs and logs.is_dir():
-        shutil.copytree(logs, args.keep_logs / name, dirs_exist_ok=True)
 
 
 def cpu_allocation_ratio(needed_vcpus: int, hosts: int) -> float:

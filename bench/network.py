@@ -81,7 +81,7 @@ from typing import Any, NoReturn
 import httpx
 from loadgen import Connection, CpuMeter, connect_to, percentile, pool, request_to
 from neutron_peer import DEFAULT_VENV, NEUTRON_VERSION, NeutronPeer, PeerUnavailable
-from procs import Stackling, auth_body, catalog_url, free_port, log
+from procs import Stackling, auth_body, catalog_url, free_port, keep_logs, log, log_errors
 
 from stackling.network.linux import names
 
@@ -278,23 +278,6 @@ def ports_section(side: NetSide, args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
-def log_errors(logs: Path, keep: int = 20) -> list[str]:
-    """The last `keep` ERROR/CRITICAL/Traceback lines of the *.log files under `logs`."""
-    lines: list[str] = []
-    for path in sorted(logs.glob("*.log")):
-        with contextlib.suppress(OSError):
-            for line in path.read_text(errors="replace").splitlines():
-                if " ERROR " in line or " CRITICAL " in line or line.startswith("Traceback"):
-                    lines.append(f"{path.name}: {line[:300]}")
-    return lines[-keep:]
-
-
-def keep_logs(args: argparse.Namespace, logs: Path, name: str) -> None:
-    """Copy a cloud's logs/ to `--keep-logs`/name when asked."""
-    if args.keep_logs and logs.is_dir():
-        shutil.copytree(logs, args.keep_logs / name, dirs_exist_ok=True)
-
-
 def _section(results: dict[str, Any], key: str, what: str, fn: Callable[[], dict]) -> None:
     """Run one measurement into results[key]; a failure is recorded, not raised."""
     try:
@@ -327,7 +310,7 @@ def stackling_ports(
         res["unavailable"] = f"{type(exc).__name__}: {exc}"
     finally:
         stk.down()
-        res["log_errors"] = log_errors(stk.data_dir / "logs")
+        res["log_errors"] = log_errors(stk.data_dir / "logs", keep=20)
         keep_logs(args, stk.data_dir / "logs", name)
     return res
 
@@ -383,7 +366,7 @@ def run_ports(args: argparse.Namespace, tmp: Path, info: dict[str, Any]) -> None
         if "neutron" in sides:
             sides["neutron"]["log_errors"] = [
                 e
-                for e in log_errors(peer.data_dir / "logs")
+                for e in log_errors(peer.data_dir / "logs", keep=20)
                 if "memcache" not in e and "auto-allocated-topology" not in e
             ]
         keep_logs(args, peer.data_dir / "logs", "neutron")
@@ -586,7 +569,7 @@ def sg_section(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         out["error"] = f"{type(exc).__name__}: {exc}"
     finally:
         stk.down()
-        out["log_errors"] = log_errors(stk.data_dir / "logs")
+        out["log_errors"] = log_errors(stk.data_dir / "logs", keep=20)
         keep_logs(args, stk.data_dir / "logs", "stackling_sg")
         for ns in sorted(namespaces()):
             if ns.startswith(tag):
@@ -838,7 +821,7 @@ def fip_section(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
                 time.sleep(1)
         stk.down()
         out["leftover_domains"] = destroy_domains(stk.data_dir)
-        out["log_errors"] = log_errors(stk.data_dir / "logs")
+        out["log_errors"] = log_errors(stk.data_dir / "logs", keep=20)
         keep_logs(args, stk.data_dir / "logs", "stackling_fip")
         out["removed"], out["left_shared"] = remove_new(before, tag, ours)
         shutil.rmtree(dhcp_dir, ignore_errors=True)

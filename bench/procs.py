@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -353,3 +354,20 @@ class Peer:
         except (FileNotFoundError, ValueError):
             return []
         return group_members(master) or [master]
+
+
+def log_errors(logs: Path, keep: int = 40) -> list[str]:
+    """The last `keep` ERROR/CRITICAL/Traceback lines of the *.log files under `logs`."""
+    lines: list[str] = []
+    for path in sorted(logs.glob("*.log")):
+        with contextlib.suppress(OSError):
+            for line in path.read_text(errors="replace").splitlines():
+                if " ERROR " in line or " CRITICAL " in line or line.startswith("Traceback"):
+                    lines.append(f"{path.name}: {line[:400]}")
+    return lines[-keep:]
+
+
+def keep_logs(args: Any, logs: Path, name: str) -> None:
+    """Copy a cloud's logs/ to `--keep-logs`/name when asked."""
+    if args.keep_logs and logs.is_dir():
+        shutil.copytree(logs, args.keep_logs / name, dirs_exist_ok=True)
