@@ -3,8 +3,9 @@
 `load_router` reads a router with its interface and gateway ports, their
 subnets and networks, its extra routes and the floating IPs that name it; the
 pure builders turn that into what `linux` applies in the router's namespace:
-addresses per device, static routes, the NAT (`linux.nat.RouterNat`), and the
-statuses the rows should show. `serving_host` says which host runs a router.
+addresses per device, static routes, the NAT (`linux.nat.RouterNat`), the IPv6
+router advertisements (`linux.radvd.RouterAdverts`), and the statuses the rows
+should show. `serving_host` says which host runs a router.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from stackling.network.agent.desired import Wiring, wiring_of
 from stackling.network.linux import names
 from stackling.network.linux.addresses import Route
 from stackling.network.linux.nat import FloatingNat, RouterNat
+from stackling.network.linux.radvd import RaInterface, RaPrefix, RouterAdverts
 from stackling.network.service.l3_ports import ROUTER_INTERFACE
 
 ACTIVE, DOWN = "ACTIVE", "DOWN"
@@ -81,7 +83,12 @@ async def load_router(s: AsyncSession, router_id: str) -> RouterView | None:
     used = [*interfaces, *([gateway] if gateway is not None else [])]
     subnet_ids = {a.subnet_id for p in used for a in p.fixed_ips}
     subnets = {
-        sub.id: sub for sub in await s.scalars(select(m.Subnet).where(m.Subnet.id.in_(subnet_ids)))
+        sub.id: sub
+        for sub in await s.scalars(
+            select(m.Subnet)
+            .where(m.Subnet.id.in_(subnet_ids))
+            .options(selectinload(m.Subnet.dns_nameservers))
+        )
     }
     networks = {
         net.id: net
@@ -205,6 +212,35 @@ def router_nat(view: RouterView) -> RouterNat | None:
         internal_cidrs=tuple(dict.fromkeys(internal)),
         floating=tuple(floating),
     )
+
+
+def has_ipv6(addrs: Iterable[str]) -> bool:
+    """Whether any of a device's addresses ("2001:db8::1/64") is IPv6."""
+    return any(ipaddress.ip_interface(a).version == 6 for a in addrs)
+
+
+def router_adverts(view: RouterView, namespace: str) -> RouterAdverts | None:
+    """What the router advertises: its interfaces' subnets with an ipv6_ra_mode; None: nothing.
+
+    A subnet without an RA mode is advertised by some other router, or by no one
+    (addresses by DHCPv6 alone), as Neutron has it.
+    """
+    interfaces = []
+    for port in view.interfaces:
+        prefixes: dict[str, RaPrefix] = {}
+        for address in port.fixed_ips:
+            subnet = view.subnets.get(address.subnet_id)
+            if subnet is None or subnet.ip_version != 6 or not subnet.ipv6_ra_mode:
+                continue
+            servers = tuple(d.address for d in subnet.dns_nameservers)
+            prefixes[subnet.id] = RaPrefix(subnet.cidr, subnet.ipv6_ra_mode, servers)
+        if prefixes:
+            mtu = view.networks[port.network_id].mtu
+            name = names.router_port_name(port.id)
+            interfaces.append(RaInterface(name, tuple(prefixes.values()), mtu))
+    if not interfaces:
+        return None
+    return RouterAdverts(view.router.id, namespace, tuple(interfaces))
 
 
 def port_statuses(view: RouterView, plugged: Iterable[str]) -> dict[str, str]:

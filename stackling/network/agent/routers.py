@@ -7,13 +7,15 @@ router moves off a dead host); there the run reads the router's rows and
 converges its namespace: forwarding on, one veth per interface (qr-<port>
 inside, tap<port> in the network's bridge) with the port's MAC and addresses,
 the gateway (qg-<port> into the external network's bridge) with its addresses
-and each floating IP as a /32, default and extra routes, and the NAT table
-(`linux.nat`). It then binds the
-router's ports to this host (so their networks' bridges and VXLAN exist here
-and other hosts' forwarding entries point here) and writes port and floating
-IP statuses. Anywhere else, or once the router is gone or down, the namespace
-and its devices are removed. Every step converges from any starting point, so
-a run cut short anywhere is completed by the next one.
+and each floating IP as a /32, default and extra routes, the NAT table
+(`linux.nat`) and, for IPv6 subnets with an RA mode, a radvd advertising them
+(`linux.radvd`: the guests' default route). It then binds the router's ports
+to this host (so their networks' bridges and VXLAN exist here and other hosts'
+forwarding entries point here) and writes port and floating IP statuses. A
+router that is down keeps its namespace and devices but stops forwarding,
+translating and advertising. Anywhere else, or once the router is gone, the
+namespace, its devices and its radvd are removed. Every step converges from
+any starting point, so a run cut short anywhere is completed by the next one.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from stackling.network import models as m
 from stackling.network.agent import bridges, desired, desired_l3
 from stackling.network.agent.desired_l3 import RouterView
-from stackling.network.linux import addresses, links, names, nat, netns
+from stackling.network.linux import addresses, links, names, nat, netns, radvd
 from stackling.network.service.core import AGENT_TYPE, NetworkService
 
 LOG = logging.getLogger(__name__)
@@ -48,6 +50,9 @@ class RouterReconciler:
         self.netns = self.conf.host_netns
         self.tag = self.conf.tag
         self._submit = submit
+        # Beside the DHCP servers' files, where the agent's sweep finds strays of both.
+        dhcp_root = self.conf.dhcp_dir or svc.settings.data_dir / "network" / "dhcp"
+        self.radvd_root = radvd.root_beside(dhcp_root)
         # What each router's last run read (its ports, floating IPs and their fixed
         # ports, subnets, networks): a message naming a deleted one still finds it.
         self._learnt: dict[str, set[str]] = {}
@@ -184,6 +189,12 @@ class RouterReconciler:
             await nat.remove_router_nat(netns=namespace)
         else:
             await nat.apply_router_nat(wanted_nat, netns=namespace)
+        # Down, it must not be anyone's default router: radvd's last word says so.
+        adverts = desired_l3.router_adverts(view, namespace) if view.active else None
+        if adverts is None:
+            await radvd.stop(router_id, self.radvd_root)
+        else:
+            await radvd.ensure(adverts, self.radvd_root)
         # A network the router left (a removed interface, a cleared gateway) may need
         # nothing more on this host.
         for network_id in sorted(self._networks.get(router_id, set()) - set(view.networks)):
@@ -207,6 +218,9 @@ class RouterReconciler:
             bridge=bridge,
             peer_mac=port.mac_address,
         )
+        if desired_l3.has_ipv6(addrs):
+            # Before the addresses: a device without IPv6 refuses them.
+            await netns.enable_ipv6(inner, netns=namespace)
         await addresses.ensure_addresses(inner, addrs, netns=namespace)
 
     async def _remove_stale_devices(self, router_id: str, view: RouterView, namespace: str) -> None:
@@ -231,6 +245,9 @@ class RouterReconciler:
     async def teardown(self, router_id: str) -> None:
         """Nothing of the router on this host: its devices, namespace (and NAT with it) go."""
         namespace = names.router_namespace(router_id, self.tag)
+        # Stopped, not just killed with its namespace: its last advertisement ends the
+        # guests' default route through it, and its files go.
+        await radvd.stop(router_id, self.radvd_root)
         if await netns.namespace_exists(namespace):
             # Deleted before the namespace, so that their host ends go now, not when the
             # kernel gets round to destroying the namespace.

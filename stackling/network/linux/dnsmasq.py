@@ -15,7 +15,6 @@ silently later.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import enum
 import logging
 import os
@@ -26,7 +25,7 @@ import time
 from collections.abc import Collection
 from pathlib import Path
 
-from stackling.network.linux import names, procs
+from stackling.network.linux import procs
 from stackling.network.linux.cmd import LinuxNetError, in_netns, run
 from stackling.network.linux.dhcp import (
     DhcpFiles,
@@ -227,30 +226,15 @@ async def stop(network_id: str, root: Path, *, remove_files: bool = True) -> Non
         await asyncio.to_thread(files.pid.unlink, missing_ok=True)
 
 
-def _network_dirs(root: Path) -> list[str]:
-    if not root.is_dir():
-        return []
-    found = []
-    for entry in root.iterdir():
-        with contextlib.suppress(ValueError):
-            if entry.is_dir() and names.canonical_id(entry.name) == entry.name:
-                found.append(entry.name)
-    return found
-
-
 async def list_networks(root: Path) -> list[str]:
     """The networks that have a dnsmasq running, or files, under `root`."""
     root = _absolute(root)
     running = await asyncio.to_thread(find_processes, root)
-    on_disk = await asyncio.to_thread(_network_dirs, root)
+    on_disk = await asyncio.to_thread(procs.id_dirs, root)
     return sorted(set(running) | set(on_disk))
 
 
 async def kill_strays(root: Path, keep: Collection[str]) -> list[str]:
     """Stop the dnsmasq and remove the files of every network under `root` not in `keep`."""
-    kept = {names.canonical_id(k) for k in keep}
-    strays = [n for n in await list_networks(root) if n not in kept]
-    for network_id in strays:
-        LOG.info("removing the DHCP server of deleted network %s", network_id)
-        await stop(network_id, root)
-    return strays
+    present = await list_networks(root)
+    return await procs.stop_strays(present, keep, lambda n: stop(n, root), "DHCP server")

@@ -153,3 +153,11 @@ async def enable_forwarding(netns: str, *, ipv6: bool = True, on: bool = True) -
     if ipv6:
         values["net.ipv6.conf.all.forwarding"] = int(on)
     await set_sysctls(values, netns=netns)
+
+
+async def enable_ipv6(device: str, *, netns: str) -> None:
+    """IPv6 on a router's device, deaf to other routers' advertisements (it is the router)."""
+    # accept_ra counts when forwarding is off: an admin-down router would otherwise
+    # take addresses and routes from the DHCP server's advertisements on its link.
+    prefix = f"net.ipv6.conf.{device}"
+    await set_sysctls({f"{prefix}.disable_ipv6": 0, f"{prefix}.accept_ra": 0}, netns=netns)

@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import signal
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Collection
 from pathlib import Path
 from typing import TypeVar
 
 from stackling.network.linux import names
 from stackling.network.linux.cmd import LinuxNetError
 from stackling.network.linux.netns import namespace_inode
+
+LOG = logging.getLogger(__name__)
 
 PROC = Path("/proc")
 STOP_TIMEOUT_S = 10.0
@@ -144,3 +147,30 @@ async def start_daemon(argv: list[str], what: str, timeout_s: float) -> str:
         how = "timed out" if rc is None else f"exited with {rc}"
         raise LinuxNetError(f"{what} {how}: {detail}")
     return detail
+
+
+def id_dirs(root: Path) -> list[str]:
+    """The directories under `root` named by a canonical id (one per network or router)."""
+    if not root.is_dir():
+        return []
+    found = []
+    for entry in root.iterdir():
+        with contextlib.suppress(ValueError):
+            if entry.is_dir() and names.canonical_id(entry.name) == entry.name:
+                found.append(entry.name)
+    return found
+
+
+async def stop_strays(
+    present: list[str],
+    keep: Collection[str],
+    stop: Callable[[str], Awaitable[object]],
+    what: str,
+) -> list[str]:
+    """Stop the daemon (and remove the files) of every id in `present` not in `keep`."""
+    kept = {names.canonical_id(k) for k in keep}
+    strays = [i for i in present if i not in kept]
+    for ident in strays:
+        LOG.info("removing the %s of %s, which is gone", what, ident)
+        await stop(ident)
+    return strays

@@ -164,9 +164,5 @@ async def list_networks(root: Path) -> list[str]:
 
 async def kill_strays(root: Path, keep: Collection[str]) -> list[str]:
     """Stop the proxy of every network under `root` not in `keep`."""
-    kept = {names.canonical_id(k) for k in keep}
-    strays = [n for n in await list_networks(root) if n not in kept]
-    for network_id in strays:
-        LOG.info("stopping the %s of network %s", WHAT, network_id)
-        await stop(network_id, root)
-    return strays
+    present = await list_networks(root)
+    return await procs.stop_strays(present, keep, lambda n: stop(n, root), WHAT)
