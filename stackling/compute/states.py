@@ -139,6 +139,7 @@ ACTIONS: dict[str, Action] = {
         _action("set_admin_password", {ACTIVE}, None),
         _action("console", {ACTIVE}, None),
         _action("attach_interface", {ACTIVE, PAUSED, STOPPED}, None),
+        _action("detach_interface", {ACTIVE, PAUSED, STOPPED}, None),
         _action("migrate", {ACTIVE, STOPPED}, None),
         _action("shelve", {ACTIVE, STOPPED, PAUSED, SUSPENDED}, SHELVING),
         _action("shelve_offload", {SHELVED}, None),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -116,6 +117,59 @@ async def test_nic_is_a_tap_on_its_bridge_with_mtu(h: Harness, bridge: str) -> N
     assert diag["num_nics"] == 1 and diag["nic_details"][0]["mac_address"] == nic.mac
     await h.driver.destroy(spec.uuid)
     assert not _link_exists(tap)
+
+
+def _persistent_macs(uuid_: str) -> list[str]:
+    conn = libvirt.open(LIBVIRT_URI)
+    try:
+        text = conn.lookupByUUIDString(uuid_).XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+    finally:
+        conn.close()
+    return re.findall(r"<mac address='([0-9a-f:]+)'", text)
+
+
+async def test_nics_are_hot_plugged_and_unplugged(h: Harness, bridge: str) -> None:
+    first = NicSpec(port_id="p1", mac="fa:16:3e:00:00:01", bridge=bridge, tap=_tap(), mtu=1400)
+    spec = h.spec(nics=(first,))
+    await h.driver.spawn(spec)
+    await h.wait_ready(spec.uuid)
+    second = NicSpec(port_id="p2", mac="fa:16:3e:00:00:02", bridge=bridge, tap=_tap(), mtu=1400)
+
+    await h.driver.attach_interface(spec.uuid, second)
+    await h.driver.attach_interface(spec.uuid, second)  # again: kept once
+
+    assert _sys(second.tap, "master") == bridge
+    live = libvirt_domain_xml(spec.uuid)
+    assert live.count("<interface type='bridge'>") == 2 and "<model type='virtio'/>" in live
+    assert _persistent_macs(spec.uuid) == [first.mac, second.mac]
+    # The guest's own ACPI hot-unplug lets it go; the tap goes with it.
+    await h.driver.detach_interface(spec.uuid, second)
+    assert not _link_exists(second.tap)
+    assert libvirt_domain_xml(spec.uuid).count("<interface type='bridge'>") == 1
+    assert _persistent_macs(spec.uuid) == [first.mac]
+    await h.driver.detach_interface(spec.uuid, second)  # absent: fine
+    assert _link_exists(first.tap)
+
+
+async def test_a_stopped_guest_gets_the_nic_at_its_next_boot(h: Harness, bridge: str) -> None:
+    spec = h.spec()
+    await h.driver.spawn(spec)
+    await h.driver.power_off(spec.uuid, timeout_s=0)
+    nic = NicSpec(port_id="p1", mac="fa:16:3e:00:00:03", bridge=bridge, tap=_tap())
+
+    await h.driver.attach_interface(spec.uuid, nic)
+
+    assert _persistent_macs(spec.uuid) == [nic.mac] and not _link_exists(nic.tap)
+    await h.driver.power_on(spec.uuid)
+    assert _sys(nic.tap, "master") == bridge
+    await h.driver.detach_interface(spec.uuid, NicSpec("x", "fa:16:3e:00:00:99", bridge, "none"))
+    await h.driver.power_off(spec.uuid, timeout_s=0)
+    await h.driver.detach_interface(spec.uuid, nic)
+    assert _persistent_macs(spec.uuid) == []
+
+
+def _tap() -> str:
+    return f"stktap{uuid.uuid4().hex[:8]}"
 
 
 @pytest.mark.parametrize(("bus", "target"), [("ide", "hda"), ("scsi", "sda")])

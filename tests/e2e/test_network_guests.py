@@ -283,3 +283,45 @@ def test_two_guests_on_one_network_reach_each_other(
         f"ip addr del {other}/32 dev eth0"
     )
     assert "spoofed" not in _ssh(keypair, address, spoof).stdout
+
+
+def _wait_ssh_output(
+    key: Path, address: str, command: str, wanted: str, present: bool, timeout_s: float = 60
+) -> str:
+    deadline = time.monotonic() + timeout_s
+    out = ""
+    while time.monotonic() < deadline:
+        out = _ssh(key, address, command).stdout
+        if (wanted in out) == present:
+            return out
+        time.sleep(1)
+    raise AssertionError(f"{wanted!r} {'never appeared' if present else 'stayed'} in:\n{out}")
+
+
+def test_interface_hot_plug_reaches_another_network_and_goes(
+    cloud: Cloud, keypair: Path, topology: dict[str, Any]
+) -> None:
+    # After the two-guest test: vm1 has the floating IP, vm3 sits alone on n2.
+    fips = cloud.openstack("floating", "ip", "list", "-f", "json")
+    address = next(f["Floating IP Address"] for f in fips if f["Port"])
+    vm3 = dict(cloud.openstack("server", "show", "vm3", "-f", "json"))
+    target = re.search(r"10\.20\.0\.[0-9]+", json.dumps(vm3["addresses"]))
+    assert target is not None, vm3["addresses"]
+    cloud.openstack("server", "add", "network", "vm1", "n2")
+    ports = cloud.openstack("port", "list", "--server", "vm1", "--network", "n2", "-f", "json")
+    [port] = ports
+    mine = re.search(r"10\.20\.0\.[0-9]+", json.dumps(port["Fixed IP Addresses"]))
+    assert mine is not None, port
+    # The guest's kernel sees the new NIC appear, DHCP gives it the port's address,
+    # and the guest alone on n2 is reachable through it.
+    _wait_ssh_output(keypair, address, "ls /sys/class/net", "eth1", present=True)
+    dhcp = (
+        "ip link set eth1 up; udhcpc -i eth1 -n -q -t 5 -T 2 -s /usr/share/udhcpc/default.script"
+        " >/dev/null 2>&1; ip -4 -o addr show dev eth1"
+    )
+    assert mine.group(0) in _ssh(keypair, address, dhcp).stdout
+    ping = f"ping -c 2 -W 3 -I eth1 {target.group(0)} >/dev/null && echo reached"
+    assert "reached" in _ssh(keypair, address, ping).stdout
+    cloud.openstack("server", "remove", "network", "vm1", "n2")
+    _wait_ssh_output(keypair, address, "ls /sys/class/net", "eth1", present=False)
+    assert cloud.openstack("port", "list", "--server", "vm1", "--network", "n2", "-f", "json") == []

@@ -22,7 +22,7 @@ from stackling.common.context import RequestContext
 from stackling.common.ids import new_uuid
 from stackling.compute import models as m
 from stackling.compute import states
-from stackling.compute.agent import work
+from stackling.compute.agent import interfaces, work
 from stackling.compute.agent.images import ImageCache
 from stackling.compute.drivers.base import ComputeDriver, PowerState
 from stackling.compute.drivers.console import ConsoleStream
@@ -53,6 +53,8 @@ class ComputeAgent:
         self._heartbeat: asyncio.Task[None] | None = None
         # One interactive console per instance: a new client takes over from the last.
         self._consoles: dict[str, ConsoleStream] = {}
+        # NIC hot-plugs one at a time: two attaches must not race for the same PCI slot.
+        self._nic_changes = asyncio.Lock()
 
     # -- life cycle -------------------------------------------------------
 
@@ -228,6 +230,12 @@ class ComputeAgent:
             return await work.console_output(self, uuid)
         if call == "diagnostics":
             return await self.driver.diagnostics(uuid)
+        if call == "attach_interface":
+            async with self._nic_changes:
+                return await interfaces.attach(self, uuid, dict(message.get("want") or {}))
+        if call == "detach_interface":
+            async with self._nic_changes:
+                return await interfaces.detach(self, uuid, str(message.get("port_id")))
         self.queue.submit(uuid)
         return None
 

@@ -192,3 +192,11 @@ class ComputeDriver(Protocol):
     async def diagnostics(self, uuid: str) -> dict[str, Any]:
         """Nova's server diagnostics (2.48 format: state, driver, cpu/nic/disk details...)."""
         ...
+
+    async def attach_interface(self, uuid: str, nic: NicSpec) -> None:
+        """Plug a NIC into the guest, running or not, for good; one already there is kept."""
+        ...
+
+    async def detach_interface(self, uuid: str, nic: NicSpec) -> None:
+        """Unplug the NIC with `nic.mac` once the guest lets it go; an absent one is fine."""
+        ...

@@ -14,6 +14,7 @@ failures.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import logging
 import os
@@ -31,6 +32,7 @@ from stackling.compute.drivers.base import (
     InstanceInfo,
     InstanceNotFound,
     InstanceSpec,
+    NicSpec,
     PowerEventHandler,
     PowerState,
 )
@@ -317,6 +319,18 @@ class FakeDriver:
             ],
             "disk_details": [dict(zero_disk) for _ in range(disks)],
         }
+
+    async def attach_interface(self, uuid: str, nic: NicSpec) -> None:
+        """Add the NIC to the simulated guest (kept once by MAC)."""
+        guest = self._guest(uuid)
+        if all(n.mac != nic.mac for n in guest.spec.nics):
+            guest.spec = dataclasses.replace(guest.spec, nics=(*guest.spec.nics, nic))
+
+    async def detach_interface(self, uuid: str, nic: NicSpec) -> None:
+        """Drop the NIC with that MAC from the simulated guest."""
+        guest = self._guest(uuid)
+        kept = tuple(n for n in guest.spec.nics if n.mac != nic.mac)
+        guest.spec = dataclasses.replace(guest.spec, nics=kept)
 
     # -- helpers --------------------------------------------------------------------------
 

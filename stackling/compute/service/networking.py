@@ -101,15 +101,54 @@ def _preserved(instance: m.Instance) -> set[str]:
     return given
 
 
-async def _store(svc: ComputeService, uuid: str, vifs: list[dict[str, Any]]) -> None:
-    async def _set(s: Any) -> None:
+async def _store(
+    svc: ComputeService,
+    uuid: str,
+    vifs: list[dict[str, Any]],
+    tags: dict[str, str | None] | None = None,
+) -> list[dict[str, Any]]:
+    """Write network_info; what only compute knows (tags, kept ports) survives from the row.
+
+    Refreshes after network events race with attaches: reading the row in the
+    writing transaction keeps one writer's flags from being lost to the other's.
+    """
+
+    async def _set(s: Any) -> list[dict[str, Any]]:
+        current = await s.scalar(
+            select(m.Instance.network_info).where(
+                m.Instance.uuid == uuid, m.Instance.deleted.is_(False)
+            )
+        )
+        merged = _merged(vifs, current, tags)
         await s.execute(
             update(m.Instance)
             .where(m.Instance.uuid == uuid, m.Instance.deleted.is_(False))
-            .values(network_info=vifs)
+            .values(network_info=merged)
         )
+        return merged
 
-    await svc.tx(_set)
+    result: list[dict[str, Any]] = await svc.tx(_set)
+    return result
+
+
+def _merged(
+    vifs: list[dict[str, Any]],
+    before: list[dict[str, Any]] | None,
+    tags: dict[str, str | None] | None,
+) -> list[dict[str, Any]]:
+    known = {str(v.get("port_id")): v for v in before or [] if isinstance(v, dict)}
+    merged = []
+    for vif in vifs:
+        vif = dict(vif)
+        old = known.get(vif["port_id"], {})
+        vif["preserve_on_delete"] = bool(
+            vif.get("preserve_on_delete") or old.get("preserve_on_delete")
+        )
+        tag = (tags or {}).get(vif["port_id"]) or old.get("tag")
+        if tag is not None:
+            vif["tag"] = tag
+        merged.append(vif)
+    return merged
 
 
 async def allocate(svc: ComputeService, instance: m.Instance, host: str) -> list[dict[str, Any]]:
@@ -130,9 +169,44 @@ async def allocate(svc: ComputeService, instance: m.Instance, host: str) -> list
     except BootNetworkError as exc:
         raise _refusal(exc) from None
     info = [v.as_dict() for v in vifs]
-    await _store(svc, instance.uuid, info)
+    # VIFs come in the order asked for (one missing would only shift tags, never ports).
+    tags = {v.port_id: w.tag for w, v in zip(wanted, vifs, strict=False)}
+    info = await _store(svc, instance.uuid, info, tags)
     instance.network_info = info
     return info
+
+
+async def attach(
+    svc: ComputeService, instance: m.Instance, host: str, want: Wanted
+) -> dict[str, Any]:
+    """One more port for the server, bound on `host`; its new VIF (network_info updated)."""
+    network = svc.peer("network")
+    port_id = await instance_ports.attach_for_server(
+        network,
+        server_id=instance.uuid,
+        project_id=instance.project_id,
+        host=host,
+        zone=instance.availability_zone or "nova",
+        want=want,
+    )
+    preserved = _preserved(instance) | ({port_id} if want.port_id else set())
+    vifs = await instance_ports.server_vifs(network, instance.uuid, preserved)
+    info = [v.as_dict() for v in vifs]
+    info = await _store(svc, instance.uuid, info, {port_id: want.tag})
+    instance.network_info = info
+    return next(v for v in info if v["port_id"] == port_id)
+
+
+async def detach(svc: ComputeService, instance: m.Instance, port_id: str) -> None:
+    """The port leaves the server: deleted if it was made for it, else kept; network_info too."""
+    await instance_ports.detach_for_server(
+        svc.peer("network"),
+        server_id=instance.uuid,
+        project_id=instance.project_id,
+        port_id=port_id,
+        preserve=port_id in _preserved(instance),
+    )
+    await refresh(svc, instance.uuid)
 
 
 async def plugged(svc: ComputeService, instance: m.Instance) -> None:

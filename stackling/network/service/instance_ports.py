@@ -421,3 +421,81 @@ async def visible_networks(
         query = query.where(m.Network.id == network_id)
     async with svc.db.session() as s:
         return [(n.id, n.name) for n in await s.scalars(query)]
+
+
+# -- interfaces attached to a running server (Nova's os-interface) ----------------------
+
+
+async def attach_for_server(
+    svc: NetworkService,
+    *,
+    server_id: str,
+    project_id: str,
+    host: str,
+    zone: str,
+    want: Wanted,
+) -> str:
+    """One more port for the server, made on the network or taken over, bound on `host`; its id."""
+    ctx = _cloud(project_id)
+    binding = {
+        "device_id": server_id,
+        "device_owner": COMPUTE_OWNER_PREFIX + (zone or "nova"),
+        "binding:host_id": host,
+    }
+    if want.port_id:
+        await ports.update_port(svc, ctx, want.port_id, binding)
+        return want.port_id
+    # Nova passes no security groups on attach: the port gets the project's default.
+    body: dict[str, Any] = {"project_id": project_id, "network_id": want.network_id, **binding}
+    if want.fixed_ip:
+        body["fixed_ips"] = [{"ip_address": want.fixed_ip}]
+    port = await ports.create_port(svc, ctx, body)
+    return port.id
+
+
+async def detach_for_server(
+    svc: NetworkService, *, server_id: str, project_id: str, port_id: str, preserve: bool
+) -> None:
+    """The port leaves the server: deleted when it was made for it, else unbound and kept."""
+    ctx = _cloud(project_id)
+    async with svc.db.session() as s:
+        owner = await s.scalar(select(m.Port.device_id).where(m.Port.id == port_id))
+    if owner != server_id:
+        return
+    try:
+        if preserve:
+            await ports.update_port(
+                svc, ctx, port_id, {"device_id": "", "device_owner": "", "binding:host_id": ""}
+            )
+        else:
+            await ports.delete_port(svc, ctx, port_id)
+    except errors.NotFound:
+        return
+
+
+async def server_ports(
+    svc: NetworkService, server_id: str, port_id: str | None = None
+) -> list[dict[str, Any]]:
+    """The ports whose device is the server, as Nova's interface view needs them."""
+    query = (
+        select(m.Port)
+        .where(m.Port.device_id == server_id)
+        .options(selectinload(m.Port.fixed_ips))
+        .order_by(m.Port.created_at, m.Port.id)
+    )
+    if port_id is not None:
+        query = query.where(m.Port.id == port_id)
+    async with svc.db.session() as s:
+        rows = list(await s.scalars(query))
+    return [
+        {
+            "id": p.id,
+            "network_id": p.network_id,
+            "mac_address": p.mac_address,
+            "status": p.status,
+            "fixed_ips": [
+                {"subnet_id": a.subnet_id, "ip_address": a.ip_address} for a in p.fixed_ips
+            ],
+        }
+        for p in rows
+    ]

@@ -1,4 +1,4 @@
-"""What hangs off a server: metadata, tags, IPs, instance actions, diagnostics."""
+"""What hangs off a server: metadata, tags, IPs, interfaces, instance actions, diagnostics."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from stackling.common import errors
 from stackling.compute.api import views
 from stackling.compute.api.deps import V21, Body, ComputeDep, Context, Microversion
 from stackling.compute.api.reply import reply
-from stackling.compute.service import host_calls, server_meta, servers
+from stackling.compute.service import host_calls, interfaces, server_meta, servers
 
 router = APIRouter(tags=["compute-server-extras"])
 
@@ -159,6 +159,42 @@ async def show_ips(
     if network not in found:
         raise errors.NotFound("Instance is not a member of specified network")
     return reply(mv, {network: found[network]})
+
+
+@router.get(S + "/os-interface")
+async def list_interfaces(
+    server_id: str, svc: ComputeDep, ctx: Context, mv: Microversion
+) -> Response:
+    """The server's ports."""
+    found = await interfaces.list_interfaces(svc, ctx, server_id, mv)
+    return reply(mv, {"interfaceAttachments": found})
+
+
+@router.get(S + "/os-interface/{port_id}")
+async def show_interface(
+    server_id: str, port_id: str, svc: ComputeDep, ctx: Context, mv: Microversion
+) -> Response:
+    """One port of the server."""
+    found = await interfaces.show_interface(svc, ctx, server_id, port_id, mv)
+    return reply(mv, {"interfaceAttachment": found})
+
+
+@router.post(S + "/os-interface")
+async def attach_interface(
+    server_id: str, data: Body, svc: ComputeDep, ctx: Context, mv: Microversion
+) -> Response:
+    """Hot-plug a port (given, or made on a network) into the server."""
+    found = await interfaces.attach(svc, ctx, server_id, data, mv)
+    return reply(mv, {"interfaceAttachment": found})
+
+
+@router.delete(S + "/os-interface/{port_id}")
+async def detach_interface(
+    server_id: str, port_id: str, svc: ComputeDep, ctx: Context, mv: Microversion
+) -> Response:
+    """Unplug a port from the server."""
+    await interfaces.detach(svc, ctx, server_id, port_id)
+    return reply(mv, None, 202)
 
 
 def _action_view(action: Any, mv: Any) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import logging
 import os
 import shutil
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -24,6 +25,7 @@ from stackling.compute.drivers.base import (
     InstanceInfo,
     InstanceNotFound,
     InstanceSpec,
+    NicSpec,
     PowerEventHandler,
     PowerState,
 )
@@ -36,6 +38,8 @@ from stackling.compute.drivers.libvirt.virt_type import detect_virt_type
 from stackling.compute.drivers.libvirt.xml import (
     build_domain_xml,
     domain_name,
+    interface_models,
+    interface_xml,
     parse_domain_xml,
     serial_pty,
     xml_safe,
@@ -49,8 +53,13 @@ POLL_S = 0.25
 # A guest ignores ACPI until its OS listens (the test guest: until it is ready), so
 # the request is repeated, as Nova does (every 10 s there; sooner here, for speed).
 RESEND_SHUTDOWN_S = 5.0
+# A NIC leaves a running guest only when its OS lets go (ACPI hot-unplug); Nova waits
+# and asks again too, then gives up with the device still attached.
+DETACH_TIMEOUT_S = 30.0
+RESEND_DETACH_S = 5.0
 
 DomainOp = Callable[[libvirt.virDomain], None]
+_CONFIG = libvirt.VIR_DOMAIN_AFFECT_CONFIG
 
 
 class LibvirtDriver:
@@ -339,6 +348,72 @@ class LibvirtDriver:
             return info.diagnostics(dom, view, self.virt_type or "qemu")
 
         return await self._call(collect)
+
+    # -- NICs ---------------------------------------------------------------------------
+
+    async def attach_interface(self, uuid: str, nic: NicSpec) -> None:
+        """Hot-plug a bridge NIC into the live guest (if running) and its definition."""
+        dom = await self._lookup(uuid)
+        await bridges.ensure_bridges([nic])
+
+        def plug(_c: libvirt.virConnect) -> None:
+            live = bool(dom.isActive())
+            flags = libvirt.VIR_DOMAIN_AFFECT_CONFIG
+            if live:
+                flags |= libvirt.VIR_DOMAIN_AFFECT_LIVE
+            current = dom.XMLDesc(0)
+            if any(mac == nic.mac for mac, _ in parse_domain_xml(current).nics):
+                return
+            # The guest's other NICs set the model (an image's hw_vif_model, say).
+            models = interface_models(current)
+            dom.attachDeviceFlags(interface_xml(nic, models[0] if models else nic.model), flags)
+
+        try:
+            await self._call(plug)
+        except libvirt.libvirtError as exc:
+            raise DriverError(f"cannot attach NIC {nic.mac} to {uuid}: {exc}") from exc
+
+    async def detach_interface(self, uuid: str, nic: NicSpec) -> None:
+        """Unplug the NIC from the running guest (waiting for it), then from the definition."""
+        dom = await self._lookup(uuid)
+
+        def present(flags: int) -> str | None:
+            text = dom.XMLDesc(flags)
+            for element in ET.fromstring(text).iterfind("devices/interface"):
+                mac = element.find("mac")
+                if mac is not None and mac.get("address") == nic.mac:
+                    return ET.tostring(element, encoding="unicode")
+            return None
+
+        def unplug(flags: int) -> None:
+            device = present(libvirt.VIR_DOMAIN_XML_INACTIVE if flags == _CONFIG else 0)
+            if device is not None:
+                dom.detachDeviceFlags(device, flags)
+
+        try:
+            if await self._call(lambda _c: dom.isActive()):
+                deadline = time.monotonic() + DETACH_TIMEOUT_S
+                while await self._call(lambda _c: present(0)) is not None:
+                    if time.monotonic() >= deadline:
+                        raise DriverError(
+                            f"the guest of {uuid} did not release NIC {nic.mac} "
+                            f"within {DETACH_TIMEOUT_S:g}s"
+                        )
+                    await self._call(lambda _c: unplug(libvirt.VIR_DOMAIN_AFFECT_LIVE))
+                    left = deadline - time.monotonic()
+                    await self._wait_gone(present, min(RESEND_DETACH_S, left))
+            await self._call(lambda _c: unplug(_CONFIG))
+        except libvirt.libvirtError as exc:
+            if domains.is_gone(exc):
+                raise InstanceNotFound(f"instance {uuid} is gone") from exc
+            raise DriverError(f"cannot detach NIC {nic.mac} from {uuid}: {exc}") from exc
+
+    async def _wait_gone(self, present: Callable[[int], str | None], within_s: float) -> None:
+        deadline = time.monotonic() + max(within_s, 0.0)
+        while time.monotonic() < deadline:
+            await asyncio.sleep(POLL_S)
+            if await self._call(lambda _c: present(0)) is None:
+                return
 
     # -- helpers --------------------------------------------------------------------------
 

@@ -147,17 +147,35 @@ def _disks(devices: ET.Element, cfg: DomainConfig) -> None:
         _sub(devices, "controller", type="scsi", index="0", model="virtio-scsi")
 
 
+def _interface(parent: ET.Element | None, nic: NicSpec, model: str) -> ET.Element:
+    if model not in VIF_MODELS:
+        raise DriverError(f"unsupported NIC model {model!r}")
+    if parent is None:
+        element = ET.Element("interface", type="bridge")
+    else:
+        element = _sub(parent, "interface", type="bridge")
+    _sub(element, "mac", address=nic.mac)
+    _sub(element, "source", bridge=nic.bridge)
+    _sub(element, "target", dev=nic.tap)
+    _sub(element, "model", type=model)
+    _sub(element, "mtu", size=str(nic.mtu))
+    return element
+
+
 def _nics(devices: ET.Element, cfg: DomainConfig) -> None:
     for nic in cfg.nics:
-        model = cfg.vif_model or nic.model
-        if model not in VIF_MODELS:
-            raise DriverError(f"unsupported NIC model {model!r}")
-        element = _sub(devices, "interface", type="bridge")
-        _sub(element, "mac", address=nic.mac)
-        _sub(element, "source", bridge=nic.bridge)
-        _sub(element, "target", dev=nic.tap)
-        _sub(element, "model", type=model)
-        _sub(element, "mtu", size=str(nic.mtu))
+        _interface(devices, nic, cfg.vif_model or nic.model)
+
+
+def interface_xml(nic: NicSpec, model: str) -> str:
+    """One <interface> for hot-plugging `nic`, as the domain definition has it."""
+    return ET.tostring(_interface(None, nic, model), encoding="unicode")
+
+
+def interface_models(text: str) -> list[str]:
+    """The NIC models of a domain's XML, in order."""
+    root = ET.fromstring(text)
+    return [m.get("type", "") for m in root.iterfind("devices/interface/model")]
 
 
 def build_domain_xml(cfg: DomainConfig) -> str:
