@@ -187,6 +187,11 @@ class NetworkSettings(BaseModel):
     public_network_name: str = "public"
     public_network_cidr: str = "172.24.4.0/24"
     public_physical_network: str = "public"
+    # The shared default IPv4 subnet pool auto-allocated topologies draw from, made with
+    # the public network (devstack's shared-default-subnetpool-v4) unless a default IPv4
+    # pool exists; an empty prefix makes none.
+    default_subnetpool_v4_prefix: str = "10.0.0.0/22"
+    default_subnetpool_v4_prefixlen: int = Field(default=26, ge=8, le=30)
 
     @model_validator(mode="after")
     def _check_ranges(self) -> NetworkSettings:

@@ -507,6 +507,25 @@ class FloatingIP(StandardAttrs, Base):
     dns_domain: Mapped[str] = mapped_column(NAME, default="")
 
 
+class AutoAllocatedTopology(Base):
+    """A project's auto-allocated network and router; the key allows one per project.
+
+    Concurrent requests each build a topology and race to insert this row: the
+    losers find the winner's and remove what they built (as Neutron does).
+    """
+
+    __tablename__ = "network_auto_allocated_topologies"
+
+    project_id: Mapped[str] = mapped_column(PROJECT, primary_key=True)
+    # Deleting the network forgets the topology: the next request builds a new one.
+    network_id: Mapped[str] = mapped_column(
+        ForeignKey("network_networks.id", ondelete="CASCADE"), index=True
+    )
+    router_id: Mapped[str | None] = mapped_column(
+        ForeignKey("network_routers.id", ondelete="SET NULL"), index=True
+    )
+
+
 # -- quotas and agents -------------------------------------------------------------
 
 

@@ -41,6 +41,8 @@ RULES: dict[str, p.Rule] = {
     "update_network:shared": ADMIN,
     "create_network:router:external": ADMIN,
     "update_network:router:external": ADMIN,
+    "create_network:is_default": ADMIN,
+    "update_network:is_default": ADMIN,
     "create_network:provider:network_type": ADMIN,
     "create_network:provider:physical_network": ADMIN,
     "create_network:provider:segmentation_id": ADMIN,
@@ -115,6 +117,9 @@ RULES: dict[str, p.Rule] = {
     "update_floatingip": OWNER_MEMBER,
     "delete_floatingip": OWNER_MEMBER,
     "create_floatingip:floating_ip_address": ADMIN,
+    # auto-allocated topologies: a project's readers get (and so make) its own one
+    "get_auto_allocated_topology": OWNER_READER,
+    "delete_auto_allocated_topology": OWNER_MEMBER,
     # quotas: anyone reads their own project's; admins read and change any
     "get_quota": OWNER_READER,
     "update_quota": ADMIN,

@@ -56,6 +56,8 @@ def _refusal(exc: BootNetworkError) -> errors.StacklingError:
         return errors.BadRequest(f"Fixed IP address {ident} is already in use on instance.")
     if kind == "security_group_not_found":
         return errors.BadRequest(f"Security group {ident} not found for project {exc.detail}.")
+    if kind == "auto_allocate_failed":
+        return errors.BadRequest(f"Unable to automatically allocate a network for project {ident}")
     if kind == "security_group_ambiguous":
         return errors.Conflict(
             f"Multiple security groups found matching '{ident}'. Use an ID to be more specific."

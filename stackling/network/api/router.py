@@ -5,7 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from stackling.common.http import require_json
-from stackling.network.api.routes import quotas, resources, root, router_interfaces, tags
+from stackling.network.api.routes import (
+    auto_allocated_topology,
+    quotas,
+    resources,
+    root,
+    router_interfaces,
+    tags,
+)
 
 
 def build_router() -> APIRouter:
@@ -17,4 +24,5 @@ def build_router() -> APIRouter:
     router.include_router(resources.router())
     router.include_router(router_interfaces.router)
     router.include_router(tags.router)
+    router.include_router(auto_allocated_topology.router)
     return router

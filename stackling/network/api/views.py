@@ -56,6 +56,9 @@ def network(row: m.Network, ctx: RequestContext, conf: NetworkSettings) -> dict[
         "provider:segmentation_id": segment.segmentation_id if segment else None,
         **_standard(row),
     }
+    if row.external:
+        # As Neutron, only an external network shows whether it is the default one.
+        item["is_default"] = row.is_default
     return _hide(ctx, "get_network", item)
 
 

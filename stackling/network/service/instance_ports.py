@@ -22,7 +22,7 @@ from stackling.common.context import RequestContext
 from stackling.common.ids import new_uuid
 from stackling.network import models as m
 from stackling.network.linux import names
-from stackling.network.service import ports, scope
+from stackling.network.service import auto_allocation, ports, scope
 from stackling.network.service.core import COMPUTE_OWNER_PREFIX, NetworkService
 
 
@@ -154,9 +154,19 @@ async def check_boot(
             if len(usable) > 1:
                 raise BootNetworkError("ambiguous")
             if not usable:
-                # Nova would have Neutron allocate a topology for `auto`; until the
-                # auto-allocated-topology API exists, such a server boots without a NIC.
-                return []
+                if requested is None:
+                    # Before 2.37 a boot naming no network gets none, as Nova's.
+                    return []
+                # `auto`: Nova checks (dry-run), then has Neutron allocate the project's
+                # topology; a Conflict either way is UnableToAutoAllocateNetwork.
+                project_id = ctx.project_id or ""
+                try:
+                    await auto_allocation.check_requirements(svc, project_id)
+                    topology = await auto_allocation.get_topology(svc, ctx, project_id, [])
+                except errors.Conflict:
+                    raise BootNetworkError("auto_allocate_failed", project_id) from None
+                # Just made in other transactions: this session's reads need not see it.
+                return [Wanted(network_id=topology.id)]
             requested = [{"uuid": usable[0].id}]
         wanted = [Wanted.from_dict(r) for r in requested]
         for want in wanted:

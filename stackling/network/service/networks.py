@@ -8,6 +8,7 @@ from sqlalchemy import ColumnElement, delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from stackling.common import errors
 from stackling.common.context import RequestContext
 from stackling.common.ids import new_uuid
 from stackling.network import faults, policy
@@ -37,6 +38,13 @@ _UPDATABLE = {
 }
 
 
+class DefaultExternalNetworkExists(faults.NeutronFault, errors.Conflict):
+    """is_default set on a second external network (auto-allocated-topology)."""
+
+    def __init__(self, net_id: str) -> None:
+        super().__init__(f"A default external network already exists: {net_id}.")
+
+
 def _segment_clause(column: str) -> listing.Clause:
     def clause(wanted: list[Any]) -> ColumnElement[bool]:
         return exists().where(
@@ -56,6 +64,7 @@ LISTING = listing.Listing(
         **listing.owned_columns(m.Network),
         "shared": m.Network.shared,
         "router:external": m.Network.external,
+        "is_default": m.Network.is_default,
         "mtu": m.Network.mtu,
         "port_security_enabled": m.Network.port_security_enabled,
     },
@@ -67,6 +76,38 @@ LISTING = listing.Listing(
     options=OPTIONS,
     not_found=faults.NetworkNotFound,
 )
+
+
+async def _check_single_default(s: AsyncSession, net_id: str) -> None:
+    """409 when another network is the default external network already."""
+    other = await s.scalar(
+        select(m.Network.id)
+        .where(m.Network.is_default.is_(True), m.Network.id != net_id)
+        .order_by(m.Network.created_at, m.Network.id)
+        .limit(1)
+    )
+    if other is not None:
+        raise DefaultExternalNetworkExists(other)
+
+
+async def _apply_is_default(s: AsyncSession, net: m.Network, body: dict[str, Any]) -> bool:
+    """Set is_default as asked, as Neutron does; whether it changed.
+
+    Only an external network can be the default one: on another network the
+    attribute is ignored, and a network that stops being external stops being
+    the default (Neutron keeps the flag on the external-network row it drops).
+    """
+    if not net.external:
+        changed = bool(net.is_default)
+        net.is_default = False
+        return changed
+    wanted = body.get("is_default")
+    if wanted is None or wanted == net.is_default:
+        return False
+    if wanted:
+        await _check_single_default(s, net.id)
+    net.is_default = bool(wanted)
+    return True
 
 
 async def _reload(s: AsyncSession, net_id: str) -> m.Network:
@@ -128,6 +169,7 @@ async def create_network(
             port_security_enabled=body.get("port_security_enabled", True),
             availability_zone_hints=hints,
         )
+        await _apply_is_default(s, net, body)
         s.add(net)
         await s.flush()
         await segments.create(s, svc.conf, net.id, want)
@@ -176,7 +218,8 @@ async def update_network(
         # L3: a network routers have their gateway on stays external (as Neutron).
         if body.get("router:external") is False and net.external and await _has_gateways(s, net):
             raise faults.ExternalNetworkInUse(net.id)
-        if revisions.apply(net, body, _UPDATABLE):
+        changed = revisions.apply(net, body, _UPDATABLE)
+        if await _apply_is_default(s, net, body) or changed:
             revisions.bump(net)
         await s.flush()
         return await _reload(s, net.id)

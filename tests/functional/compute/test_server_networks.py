@@ -152,10 +152,14 @@ async def test_what_nova_refuses(admin: httpx.AsyncClient, image_id: str) -> Non
 
 
 async def test_auto_none_and_the_only_network(admin: httpx.AsyncClient, image_id: str) -> None:
-    # Nothing to choose from: no NIC (auto-allocated topologies are not made yet).
+    # Nothing to choose from and nothing to auto-allocate from: Nova's 400.
     r = await create_server(admin, image_id, version="2.37", networks="auto")
-    assert r.status_code == 202, r.text
-    assert (await wait_status(admin, r.json()["server"]["id"], "ACTIVE"))["addresses"] == {}
+    fault = assert_nova_fault(r, 400)
+    projects = await admin.get("/identity/v3/projects", params={"name": "admin"})
+    [project] = projects.json()["projects"]
+    assert fault["message"] == (
+        f"Unable to automatically allocate a network for project {project['id']}"
+    )
     sid = await boot(admin, image_id)  # 2.1 without networks and none to choose: no NIC
     assert (await wait_status(admin, sid, "ACTIVE"))["addresses"] == {}
     net, _ = await network_with_subnet(admin, cidr="10.14.0.0/24")
@@ -168,6 +172,33 @@ async def test_auto_none_and_the_only_network(admin: httpx.AsyncClient, image_id
     none = r.json()["server"]["id"]
     assert (await wait_status(admin, none, "ACTIVE"))["addresses"] == {}
     assert await _ports_of(admin, none) == []
+
+
+async def test_auto_allocates_the_projects_topology(
+    admin: httpx.AsyncClient, image_id: str
+) -> None:
+    ext = await create(admin, "network", is_default=True, **{"router:external": True})
+    await create(admin, "subnet", network_id=ext["id"], ip_version=4, cidr="172.24.4.0/24")
+    await create(
+        admin, "subnetpool", prefixes=["10.0.0.0/22"], default_prefixlen=26, shared=True,
+        is_default=True,
+    )  # fmt: skip
+    project, _, token = await project_member(admin)
+    r = await create_server(admin, image_id, token, version="2.37", networks="auto")
+    assert r.status_code == 202, r.text
+    sid = r.json()["server"]["id"]
+    await wait_status(admin, sid, "ACTIVE")
+    r = await admin.get(f"{V20}/auto-allocated-topology/{project['id']}")
+    net_id = r.json()["auto_allocated_topology"]["id"]
+    assert [p["network_id"] for p in await _ports_of(admin, sid)] == [net_id]
+    # The next `auto` server lands on the same network: there is one now.
+    r = await create_server(admin, image_id, token, version="2.37", networks="auto")
+    assert r.status_code == 202, r.text
+    again = r.json()["server"]["id"]
+    await wait_status(admin, again, "ACTIVE")
+    assert [p["network_id"] for p in await _ports_of(admin, again)] == [net_id]
+    r = await admin.get(f"{V20}/networks", params={"project_id": project["id"]})
+    assert [n["id"] for n in r.json()["networks"]] == [net_id]
 
 
 async def test_another_projects_network_is_not_there(

@@ -1,4 +1,4 @@
-"""The network resource's attributes (core, external-net, provider, net-mtu, AZ hints)."""
+"""The network resource's attributes (core, external-net, provider, net-mtu, AZ, is_default)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ NETWORK = a.Spec(
         a.Attr("subnets"),
         a.Attr("shared", post=True, put=True, default=False, convert=a.to_boolean, filter=True),
         a.Attr("router:external", post=True, put=True, default=False, convert=a.to_boolean,
+               filter=True),
+        a.Attr("is_default", post=True, put=True, default=False, convert=a.to_boolean,
                filter=True),
         a.Attr("mtu", post=True, put=True, convert=a.to_int, validate=a.in_range(68, 65535),
                filter=True, sort=True),
