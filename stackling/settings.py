@@ -210,6 +210,31 @@ class NetworkSettings(BaseModel):
         return self
 
 
+class VolumeSettings(BaseModel):
+    """Cinder behaviour: the backend, where it keeps volumes, the default type and quotas."""
+
+    # "file" keeps one qcow2 file per volume; "fake" is in memory, for tests only.
+    backend: str = "file"
+    # Where the file backend keeps volumes; None means <data_dir>/volume.
+    data_dir: Path | None = None
+    # The type of volumes created without one (Cinder's default_volume_type).
+    default_volume_type: str = "__DEFAULT__"
+    # Cinder's storage_availability_zone: the one zone every volume is in.
+    availability_zone: str = "nova"
+    # Largest page a list returns (Cinder's osapi_max_limit).
+    osapi_max_limit: int = Field(default=1000, ge=1)
+    # Builds, extends and deletes the agent runs at once.
+    max_concurrent_operations: int = Field(default=4, ge=1)
+    # Default quotas per project, as Cinder's; -1 is unlimited.
+    quota_volumes: int = Field(default=10, ge=-1)
+    quota_gigabytes: int = Field(default=1000, ge=-1)
+    quota_snapshots: int = Field(default=10, ge=-1)
+    quota_backups: int = Field(default=10, ge=-1)
+    quota_backup_gigabytes: int = Field(default=1000, ge=-1)
+    quota_groups: int = Field(default=10, ge=-1)
+    per_volume_size_limit: int = Field(default=-1, ge=-1)
+
+
 class LogSettings(BaseModel):
     """Logging."""
 
@@ -242,6 +267,7 @@ class Settings(BaseSettings):
     image: ImageSettings = ImageSettings()
     compute: ComputeSettings = ComputeSettings()
     network: NetworkSettings = NetworkSettings()
+    volume: VolumeSettings = VolumeSettings()
     log: LogSettings = LogSettings()
 
     # The TOML file these settings were read from, if any (shown by `config show`).

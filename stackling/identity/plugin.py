@@ -23,6 +23,14 @@ CATALOG: dict[str, CatalogEntry] = {
     "placement": CatalogEntry("placement", "placement", "/placement", "Placement Service"),
     "compute": CatalogEntry("compute", "nova", "/compute/v2.1", "Compute Service"),
     "network": CatalogEntry("network", "neutron", "/networking", "Networking Service"),
+    "volume": CatalogEntry("block-storage", "cinder", "/volume/v3", "Block Storage Service"),
+}
+# Services listed under a second type too: Cinder as devstack registers it, `volumev3`
+# with the project in its URL for clients that predate project-less URLs (3.67).
+EXTRA_CATALOG: dict[str, CatalogEntry] = {
+    "volume": CatalogEntry(
+        "volumev3", "cinderv3", "/volume/v3/$(project_id)s", "Cinder Volume Service V3"
+    ),
 }
 
 
@@ -50,6 +58,7 @@ class IdentityPlugin:
         """Load keys and caches, then bootstrap the cloud on first start."""
         await self.idn.start()
         entries = [CATALOG[name] for name in runtime.services if name in CATALOG]
+        entries += [EXTRA_CATALOG[name] for name in runtime.services if name in EXTRA_CATALOG]
         await bootstrap(self.idn, entries)
 
     async def stop(self) -> None:

@@ -18,6 +18,7 @@ KNOWN_SERVICES: dict[str, str] = {
     "placement": "stackling.placement.plugin:PlacementPlugin",
     "compute": "stackling.compute.plugin:ComputePlugin",
     "network": "stackling.network.plugin:NetworkPlugin",
+    "volume": "stackling.volume.plugin:VolumePlugin",
 }
 
 

@@ -8,16 +8,15 @@ second spawn would mistake for a finished disk.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import errno
 import json
 import mmap
 import os
-import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from stackling.common import commands
 from stackling.compute.drivers.base import DriverError
 
 GIB = 1 << 30
@@ -26,7 +25,6 @@ QEMU_LOG_DIR = Path("/var/log/libvirt/qemu")
 QUICK_TIMEOUT_S = 60.0
 # Copying a whole disk: bounded, but generously (a large root disk on a slow filesystem).
 COPY_TIMEOUT_S = 3600.0
-STDERR_LIMIT = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,26 +61,7 @@ class InstanceFiles:
 
 async def run(argv: list[str], *, timeout_s: float = QUICK_TIMEOUT_S) -> str:
     """Run a command to completion; its stdout, or DriverError with its stderr."""
-    try:
-        proc = await asyncio.create_subprocess_exec(
-            *argv,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-    except OSError as exc:
-        raise DriverError(f"cannot run {argv[0]}: {exc}") from exc
-    try:
-        out, err = await asyncio.wait_for(proc.communicate(), timeout_s)
-    except TimeoutError:
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
-        await proc.wait()
-        raise DriverError(f"{shlex.join(argv)} timed out after {timeout_s:g}s") from None
-    if proc.returncode != 0:
-        detail = err.decode(errors="replace").strip()[-STDERR_LIMIT:]
-        raise DriverError(f"{shlex.join(argv)} failed (exit {proc.returncode}): {detail}")
-    return out.decode(errors="replace")
+    return await commands.run(argv, timeout_s=timeout_s, error=DriverError)
 
 
 def _partial(path: Path) -> Path:

@@ -1,0 +1,1 @@
+"""The Cinder v3 HTTP layer."""

@@ -1,0 +1,1 @@
+"""Cinder v3 routes, one module per resource."""

@@ -1,0 +1,110 @@
+"""Volumes: /volumes, /volumes/detail, /volumes/summary, /volumes/{id} and its actions."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from stackling.common import errors
+from stackling.volume.api import schemas, views
+from stackling.volume.api.deps import Body, CallDep
+from stackling.volume.faults import InvalidInput
+from stackling.volume.service import listing
+from stackling.volume.service import volumes as service
+
+router = APIRouter(tags=["volumes"])
+
+
+@router.post("/volumes")
+async def create_volume(call: CallDep, body: Body) -> Response:
+    """Record a volume in `creating`; the agent builds it (202, as Cinder)."""
+    rec = await service.create(call.svc, call.ctx, schemas.volume_create(body))
+    return call.reply({"volume": views.detail(call, rec)}, status=202)
+
+
+async def _list(call: CallDep, detailed: bool) -> Response:
+    q = listing.parse(
+        call.params(), is_admin=call.ctx.is_admin, max_limit=call.svc.conf.osapi_max_limit
+    )
+    if q.with_count and not call.version.at_least("3.45"):
+        raise InvalidInput("Invalid filters with_count are found in query options.")
+    records, count = await service.list_volumes(call.svc, call.ctx, q)
+    render = views.detail if detailed else views.summary
+    items = [render(call, rec) for rec in records]
+    return call.reply(views.collection(call, "volumes", items, q.limit, count))
+
+
+@router.get("/volumes")
+async def list_volumes(call: CallDep) -> Response:
+    """Volumes in brief: id, name, links."""
+    return await _list(call, detailed=False)
+
+
+@router.get("/volumes/detail")
+async def list_volumes_detail(call: CallDep) -> Response:
+    """Volumes in full."""
+    return await _list(call, detailed=True)
+
+
+@router.get("/volumes/summary")
+async def volumes_summary(call: CallDep) -> Response:
+    """Count and total size of the visible volumes (3.12; metadata from 3.36)."""
+    if not call.version.at_least("3.12"):
+        raise errors.NotFound("The resource could not be found.")
+    params = call.params()
+    all_projects = call.ctx.is_admin and params.get("all_tenants", "0").lower() not in (
+        "0",
+        "false",
+        "f",
+        "no",
+        "n",
+        "off",
+    )
+    found = await service.summary(call.svc, call.ctx, all_projects)
+    if not call.version.at_least("3.36"):
+        found.pop("metadata")
+    return call.reply({"volume-summary": found})
+
+
+@router.get("/volumes/{volume_id}")
+async def show_volume(volume_id: str, call: CallDep) -> Response:
+    """One volume."""
+    rec = await service.show(call.svc, call.ctx, volume_id)
+    return call.reply({"volume": views.detail(call, rec)})
+
+
+@router.put("/volumes/{volume_id}")
+async def update_volume(volume_id: str, call: CallDep, body: Body) -> Response:
+    """Change name, description or metadata."""
+    rec = await service.update(call.svc, call.ctx, volume_id, schemas.volume_update(body))
+    return call.reply({"volume": views.detail(call, rec)})
+
+
+@router.delete("/volumes/{volume_id}")
+async def delete_volume(volume_id: str, call: CallDep) -> Response:
+    """Start deleting a volume (202)."""
+    await service.delete_volume(call.svc, call.ctx, volume_id)
+    return call.reply(status=202)
+
+
+@router.post("/volumes/{volume_id}/action")
+async def volume_action(volume_id: str, call: CallDep, body: Body) -> Response:
+    """os-extend, os-reset_status, os-force_delete, os-set_bootable."""
+    name, arg = schemas.action(body)
+    if name == "os-extend":
+        await service.extend(call.svc, call.ctx, volume_id, schemas.extend_size(arg))
+        return call.reply(status=202)
+    if name == "os-reset_status":
+        if not isinstance(arg, dict) or not isinstance(arg.get("status"), str):
+            raise InvalidInput("Must specify 'status'.")
+        await service.reset_status(call.svc, call.ctx, volume_id, arg["status"].lower())
+        return call.reply(status=202)
+    if name == "os-force_delete":
+        await service.force_delete(call.svc, call.ctx, volume_id)
+        return call.reply(status=202)
+    if name == "os-set_bootable":
+        if not isinstance(arg, dict) or "bootable" not in arg:
+            raise InvalidInput("Must specify bootable in request.")
+        bootable = schemas.boolean("bootable", arg["bootable"])
+        await service.set_bootable(call.svc, call.ctx, volume_id, bootable)
+        return call.reply(status=200)
+    raise errors.BadRequest(f"There is no such action: {name}")

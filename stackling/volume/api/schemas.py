@@ -1,0 +1,237 @@
+"""Request bodies checked the way Cinder's JSON schemas check them, with its messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stackling.common import errors
+from stackling.volume.service.types import TypeCreate
+from stackling.volume.service.volumes import VolumeCreate
+
+MAX_INT = 0x7FFFFFFF
+# Sources a volume may be created from; each answers 400 until it is implemented.
+UNSUPPORTED_SOURCES = ("snapshot_id", "source_volid", "imageRef", "backup_id", "group_id")
+TRUE_STRINGS = ("1", "t", "true", "on", "y", "yes")
+FALSE_STRINGS = ("0", "f", "false", "off", "n", "no")
+
+
+def invalid(attr: str, value: Any, reason: str) -> errors.BadRequest:
+    """Cinder's schema validation failure."""
+    return errors.BadRequest(f"Invalid input for field/attribute {attr}. Value: {value}. {reason}")
+
+
+def envelope(body: Any, key: str) -> dict[str, Any]:
+    """The object under `key` of a body such as {"volume": {...}}."""
+    if not isinstance(body, dict) or key not in body:
+        raise errors.BadRequest(f"Missing required element '{key}' in request body.")
+    inner = body[key]
+    if not isinstance(inner, dict):
+        raise invalid(key, inner, f"{inner!r} is not of type 'object'")
+    return inner
+
+
+def text(attr: str, value: Any, *, max_len: int = 255, nullable: bool = True) -> str | None:
+    """A string of at most `max_len` characters (None allowed when nullable)."""
+    if value is None and nullable:
+        return None
+    if not isinstance(value, str):
+        raise invalid(attr, value, f"{value!r} is not of type 'string'")
+    if len(value) > max_len:
+        raise invalid(attr, value, f"{value!r} is too long")
+    return value
+
+
+def name(attr: str, value: Any) -> str:
+    """A required, non-blank name (Cinder's name_allow_zero_min_length is not for types)."""
+    if not isinstance(value, str):
+        raise invalid(attr, value, f"{value!r} is not of type 'string'")
+    if not value.strip() or len(value) > 255:
+        raise invalid(attr, value, "Name must be 1-255 characters long and not only spaces.")
+    return value
+
+
+def size(attr: str, value: Any) -> int:
+    """A volume size: an integer (or a string of digits) of at least 1 GiB."""
+    if isinstance(value, bool):
+        raise invalid(attr, value, f"{value!r} is not of type 'integer', 'string'")
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if not isinstance(value, int):
+        raise invalid(attr, value, f"{value!r} is not of type 'integer', 'string'")
+    if value < 1:
+        raise invalid(attr, value, f"{value} is less than the minimum of 1")
+    if value > MAX_INT:
+        raise invalid(attr, value, f"{value} is greater than the maximum of {MAX_INT}")
+    return value
+
+
+def boolean(attr: str, value: Any) -> bool:
+    """A boolean, or one of the strings Cinder accepts for one."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        low = value.strip().lower()
+        if low in TRUE_STRINGS:
+            return True
+        if low in FALSE_STRINGS:
+            return False
+    raise invalid(attr, value, f"{value!r} is not a valid boolean")
+
+
+def metadata(attr: str, value: Any) -> dict[str, str]:
+    """String keys of 1-255 characters to string values of at most 255."""
+    if not isinstance(value, dict):
+        raise invalid(attr, value, f"{value!r} is not of type 'object'")
+    for key, item in value.items():
+        if not key or len(key) > 255:
+            raise invalid(attr, value, f"{key!r} does not match any of the regexes: '^.{{1,255}}$'")
+        if not isinstance(item, str):
+            raise invalid(attr, value, f"{item!r} is not of type 'string'")
+        if len(item) > 255:
+            raise invalid(attr, value, f"{item!r} is too long")
+    return dict(value)
+
+
+def volume_create(body: Any) -> VolumeCreate:
+    """The volume to create; 400 for what Cinder's schema refuses or this cloud lacks."""
+    vol = envelope(body, "volume")
+    for source in UNSUPPORTED_SOURCES:
+        if vol.get(source) is not None:
+            raise errors.BadRequest(
+                f"Creating a volume from {source} is not supported by this cloud yet."
+            )
+    if vol.get("size") is None:
+        raise errors.BadRequest("Invalid input received: 'size' is a required property.")
+    return VolumeCreate(
+        size=size("size", vol["size"]),
+        # The v1 names are still read, as Cinder does.
+        name=text("name", vol.get("name", vol.get("display_name"))),
+        description=text(
+            "description", vol.get("description", vol.get("display_description")), max_len=65535
+        ),
+        metadata=metadata("metadata", vol["metadata"]) if vol.get("metadata") else {},
+        volume_type=text("volume_type", vol.get("volume_type")),
+        availability_zone=text("availability_zone", vol.get("availability_zone")),
+        multiattach=boolean("multiattach", vol.get("multiattach", False)),
+    )
+
+
+def volume_update(body: Any) -> dict[str, Any]:
+    """Changes of PUT /volumes/{id}: name, description, metadata."""
+    vol = envelope(body, "volume")
+    changes: dict[str, Any] = {}
+    for key, legacy in (("name", "display_name"), ("description", "display_description")):
+        for attr in (key, legacy):
+            if attr in vol:
+                limit = 255 if key == "name" else 65535
+                changes[key] = text(attr, vol[attr], max_len=limit)
+    if "metadata" in vol:
+        changes["metadata"] = metadata("metadata", vol["metadata"])
+    if not changes:
+        raise errors.BadRequest(
+            "Invalid input received: Specify name, description or metadata to update."
+        )
+    return changes
+
+
+def action(body: Any) -> tuple[str, Any]:
+    """The one action named by a POST /volumes/{id}/action body, and its argument."""
+    if not isinstance(body, dict) or len(body) != 1:
+        raise errors.BadRequest("There is either no action or more than one in the request body.")
+    ((name_, arg),) = body.items()
+    return name_, arg
+
+
+def extend_size(arg: Any) -> int:
+    """os-extend's new_size."""
+    if not isinstance(arg, dict) or "new_size" not in arg:
+        raise errors.BadRequest("Invalid input received: 'new_size' is a required property.")
+    return size("new_size", arg["new_size"])
+
+
+def type_create(body: Any) -> TypeCreate:
+    """The volume type to create."""
+    vt = envelope(body, "volume_type")
+    if "name" not in vt:
+        raise errors.BadRequest("Invalid input received: 'name' is a required property.")
+    public = vt.get("os-volume-type-access:is_public", vt.get("is_public", True))
+    return TypeCreate(
+        name=name("name", vt["name"]).strip(),
+        description=text("description", vt.get("description")),
+        is_public=boolean("os-volume-type-access:is_public", public),
+        extra_specs=extra_specs(vt["extra_specs"]) if vt.get("extra_specs") else {},
+    )
+
+
+def type_update(body: Any) -> dict[str, Any]:
+    """Changes of PUT /types/{id}: name, description, is_public."""
+    vt = envelope(body, "volume_type")
+    changes: dict[str, Any] = {}
+    if vt.get("name") is not None:
+        changes["name"] = name("name", vt["name"]).strip()
+    if "description" in vt:
+        changes["description"] = text("description", vt["description"])
+    if vt.get("is_public") is not None:
+        changes["is_public"] = boolean("is_public", vt["is_public"])
+    if not changes:
+        raise errors.BadRequest(
+            "Specify volume type name, description, is_public or a combination thereof."
+        )
+    return changes
+
+
+def extra_specs(value: Any) -> dict[str, str]:
+    """Extra specs: keys of 1-255 characters, values strings (numbers and booleans as text)."""
+    if not isinstance(value, dict):
+        raise invalid("extra_specs", value, f"{value!r} is not of type 'object'")
+    out: dict[str, str] = {}
+    for key, item in value.items():
+        if not key or len(key) > 255:
+            raise invalid("extra_specs", value, f"{key!r} is not a valid extra spec key")
+        if isinstance(item, bool | int | float):
+            item = str(item)
+        if not isinstance(item, str) or len(item) > 255:
+            raise invalid("extra_specs", value, f"{item!r} is not a valid extra spec value")
+        out[key] = item
+    return out
+
+
+def extra_specs_body(body: Any) -> dict[str, str]:
+    """POST /types/{id}/extra_specs: {"extra_specs": {...}}."""
+    if not isinstance(body, dict) or "extra_specs" not in body:
+        raise errors.BadRequest("Missing required element 'extra_specs' in request body.")
+    return extra_specs(body["extra_specs"])
+
+
+def extra_spec_item(body: Any, key: str) -> str:
+    """PUT /types/{id}/extra_specs/{key}: exactly {key: value}."""
+    if not isinstance(body, dict) or not body:
+        raise errors.BadRequest("Malformed request body.")
+    if len(body) > 1:
+        raise errors.BadRequest("Request body contains too many items.")
+    if key not in body:
+        raise errors.BadRequest("Request body and URI mismatch.")
+    return extra_specs(body)[key]
+
+
+def quota_update(body: Any, known: tuple[str, ...]) -> dict[str, int]:
+    """PUT /os-quota-sets/{project}: integer limits of -1 or more for known resources."""
+    qs = envelope(body, "quota_set")
+    out: dict[str, int] = {}
+    for key, value in qs.items():
+        if key in ("tenant_id", "id"):
+            continue
+        if key not in known:
+            raise errors.BadRequest(f"Bad key(s) in quota set: {key}")
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise invalid(key, value, f"{value!r} is not of type 'integer'")
+        if value < -1:
+            raise errors.BadRequest(
+                f"Invalid input received: Quota limit {value} for {key} must be -1 or greater."
+            )
+        if value > MAX_INT:
+            raise invalid(key, value, f"{value} is greater than the maximum of {MAX_INT}")
+        out[key] = value
+    return out

@@ -1,0 +1,1 @@
+"""Drivers: the volume backends behind one Protocol."""

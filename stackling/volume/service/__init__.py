@@ -1,0 +1,1 @@
+"""The volume service layer: decisions, quota, scoping."""
