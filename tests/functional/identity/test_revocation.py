@@ -144,16 +144,21 @@ async def test_revocation_survives_restart(settings: Settings) -> None:
 
 
 async def test_expired_token_is_401(tmp_path: Path, db_url: str) -> None:
+    # Long enough that a loaded machine uses the token before it expires; the wait
+    # then goes by the token's own expiry, not by a guess.
     settings = make_settings(
-        tmp_path / "data", database={"url": db_url}, identity={"token_expiration_s": 1}
+        tmp_path / "data", database={"url": db_url}, identity={"token_expiration_s": 5}
     )
     async with running_client(settings) as c:
         token = await issue_token(c)
-        r = await c.get(f"{V3}/users", headers=as_token(token))
-        assert r.status_code == 200
-        await asyncio.sleep(1.3)
+        r = await c.get(
+            f"{V3}/auth/tokens", headers={"X-Auth-Token": token, "X-Subject-Token": token}
+        )
+        assert r.status_code == 200, r.text
+        expiry = dt.datetime.fromisoformat(r.json()["token"]["expires_at"].replace("Z", "+00:00"))
+        await asyncio.sleep(max(0.0, (expiry - dt.datetime.now(dt.UTC)).total_seconds()) + 0.3)
         assert_fault(await c.get(f"{V3}/users", headers=as_token(token)), 401)
-        # Tokens live 1 s here: each check gets an admin token of its own.
+        # Tokens live 5 s here: each check gets an admin token of its own.
         r = await c.get(
             f"{V3}/auth/tokens",
             headers={"X-Auth-Token": await issue_token(c), "X-Subject-Token": token},
