@@ -21,7 +21,6 @@ import os
 import shutil
 import signal
 import stat
-import time
 from collections.abc import Collection
 from pathlib import Path
 
@@ -64,25 +63,14 @@ def _conf_of(argv: list[str]) -> Path | None:
     return None
 
 
-def _is_ours(pid: int, files: DhcpFiles) -> bool:
-    argv = procs.cmdline(pid)
-    return argv is not None and _conf_of(argv) == files.conf
-
-
 def running_pid(files: DhcpFiles) -> int | None:
     """The pid of the network's running dnsmasq according to its pid file, checked."""
-    pid = procs.read_pidfile(files.pid)
-    return pid if pid is not None and _is_ours(pid, files) else None
-
-
-def _absolute(root: Path) -> Path:
-    # Compared with the paths in command lines, which are written absolute.
-    return Path(os.path.abspath(root))
+    return procs.checked_pid(files.pid, files.conf, _conf_of)
 
 
 def find_processes(root: Path) -> dict[str, list[int]]:
     """Every live dnsmasq whose configuration is under `root`, by network id."""
-    return procs.by_network(_absolute(root), _conf_of, "dnsmasq.conf")
+    return procs.by_network(procs.absolute(root), _conf_of, "dnsmasq.conf")
 
 
 def _check_readable(root: Path) -> None:
@@ -95,28 +83,15 @@ def _check_readable(root: Path) -> None:
             )
 
 
-def _write_if_changed(path: Path, text: str) -> bool:
-    try:
-        if path.read_text() == text:
-            return False
-    except FileNotFoundError:
-        pass
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    tmp.chmod(0o644)
-    os.replace(tmp, path)
-    return True
-
-
 def _write_files(network: DhcpNetwork, files: DhcpFiles) -> tuple[bool, bool]:
     files.dir.mkdir(parents=True, exist_ok=True)
     files.dir.chmod(0o755)
     _check_readable(files.dir)
-    conf = _write_if_changed(files.conf, render_config(network, files))
+    conf = procs.write_if_changed(files.conf, render_config(network, files))
     data = [
-        _write_if_changed(files.hosts, render_hosts(network)),
-        _write_if_changed(files.opts, render_opts(network)),
-        _write_if_changed(files.addn_hosts, render_addn_hosts(network)),
+        procs.write_if_changed(files.hosts, render_hosts(network)),
+        procs.write_if_changed(files.opts, render_opts(network)),
+        procs.write_if_changed(files.addn_hosts, render_addn_hosts(network)),
     ]
     return conf, any(data)
 
@@ -124,12 +99,9 @@ def _write_files(network: DhcpNetwork, files: DhcpFiles) -> tuple[bool, bool]:
 async def _start(network: DhcpNetwork, files: DhcpFiles, ifindex: int) -> int:
     argv = in_netns(network.namespace, [BINARY, f"--conf-file={files.conf}"])
     # The foreground dnsmasq exits once the daemon reports its start-up.
-    await procs.start_daemon(argv, f"dnsmasq for network {network.network_id}", START_TIMEOUT_S)
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while (pid := await asyncio.to_thread(running_pid, files)) is None:
-        if time.monotonic() > deadline:
-            raise LinuxNetError(f"dnsmasq for network {network.network_id} wrote no pid file")
-        await asyncio.sleep(0.05)
+    what = f"dnsmasq for network {network.network_id}"
+    await procs.start_daemon(argv, what, START_TIMEOUT_S)
+    pid = await procs.wait_for_pid(lambda: running_pid(files), what, START_TIMEOUT_S)
     await asyncio.to_thread(files.ifindex.write_text, f"{ifindex}\n")
     LOG.info("dnsmasq %d serves network %s in %s", pid, network.network_id, network.namespace)
     return pid
@@ -149,7 +121,7 @@ async def ensure(network: DhcpNetwork, root: Path) -> Outcome:
     an interface that has since been recreated → restarted. Only hosts, options
     or names changed → SIGHUP. Otherwise nothing is done.
     """
-    files = DhcpFiles.under(_absolute(root), network.network_id)
+    files = DhcpFiles.under(procs.absolute(root), network.network_id)
     conf_changed, data_changed = await asyncio.to_thread(_write_files, network, files)
     link = await get_link(network.interface, netns=network.namespace)
     if link is None:
@@ -204,7 +176,7 @@ async def _release_stale(network: DhcpNetwork, files: DhcpFiles) -> None:
 
 async def reload(network_id: str, root: Path) -> bool:
     """Have the network's dnsmasq re-read its hosts, options and names; False if not running."""
-    pid = await asyncio.to_thread(running_pid, DhcpFiles.under(_absolute(root), network_id))
+    pid = await asyncio.to_thread(running_pid, DhcpFiles.under(procs.absolute(root), network_id))
     if pid is None:
         return False
     os.kill(pid, signal.SIGHUP)
@@ -213,7 +185,7 @@ async def reload(network_id: str, root: Path) -> bool:
 
 async def stop(network_id: str, root: Path, *, remove_files: bool = True) -> None:
     """Stop the network's dnsmasq (every one found for it) and remove its files if asked."""
-    root = _absolute(root)
+    root = procs.absolute(root)
     files = DhcpFiles.under(root, network_id)
     pids = set((await asyncio.to_thread(find_processes, root)).get(files.dir.name, ()))
     if (pid := await asyncio.to_thread(running_pid, files)) is not None:
@@ -228,7 +200,7 @@ async def stop(network_id: str, root: Path, *, remove_files: bool = True) -> Non
 
 async def list_networks(root: Path) -> list[str]:
     """The networks that have a dnsmasq running, or files, under `root`."""
-    root = _absolute(root)
+    root = procs.absolute(root)
     running = await asyncio.to_thread(find_processes, root)
     on_disk = await asyncio.to_thread(procs.id_dirs, root)
     return sorted(set(running) | set(on_disk))

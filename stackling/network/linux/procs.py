@@ -174,3 +174,42 @@ async def stop_strays(
         LOG.info("removing the %s of %s, which is gone", what, ident)
         await stop(ident)
     return strays
+
+
+def absolute(root: Path) -> Path:
+    """`root` made absolute without resolving links, as daemons' command lines name it."""
+    return Path(os.path.abspath(root))
+
+
+def checked_pid(
+    pidfile: Path, named: Path, file_of: Callable[[list[str]], Path | None]
+) -> int | None:
+    """The pid in `pidfile` if that process's command line names `named`, else None."""
+    pid = read_pidfile(pidfile)
+    if pid is None:
+        return None
+    argv = cmdline(pid)
+    return pid if argv is not None and file_of(argv) == named else None
+
+
+def write_if_changed(path: Path, text: str) -> bool:
+    """Replace `path` atomically (mode 0644) when its text differs; whether it did."""
+    with contextlib.suppress(FileNotFoundError):
+        if path.read_text() == text:
+            return False
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    # Daemons refuse (radvd) or cannot re-read as nobody (dnsmasq) files others may not.
+    tmp.chmod(0o644)
+    os.replace(tmp, path)
+    return True
+
+
+async def wait_for_pid(read: Callable[[], int | None], what: str, timeout_s: float) -> int:
+    """Poll `read` (a checked pid file) until the daemon has written its pid."""
+    deadline = time.monotonic() + timeout_s
+    while (pid := await asyncio.to_thread(read)) is None:
+        if time.monotonic() > deadline:
+            raise LinuxNetError(f"{what} wrote no pid file")
+        await asyncio.sleep(0.05)
+    return pid

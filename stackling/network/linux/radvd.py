@@ -26,7 +26,6 @@ import logging
 import os
 import shutil
 import signal
-import time
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -208,45 +207,20 @@ def _conf_of(argv: list[str]) -> Path | None:
     return None
 
 
-def _is_ours(pid: int, files: RadvdFiles) -> bool:
-    argv = procs.cmdline(pid)
-    return argv is not None and _conf_of(argv) == files.conf
-
-
 def running_pid(files: RadvdFiles) -> int | None:
     """The pid of the router's running radvd according to its pid file, checked."""
-    pid = procs.read_pidfile(files.pid)
-    return pid if pid is not None and _is_ours(pid, files) else None
-
-
-def _absolute(root: Path) -> Path:
-    # Compared with the paths in command lines, which are written absolute.
-    return Path(os.path.abspath(root))
+    return procs.checked_pid(files.pid, files.conf, _conf_of)
 
 
 def find_processes(root: Path) -> dict[str, list[int]]:
     """Every live radvd whose configuration is under `root`, by router id."""
-    return procs.by_network(_absolute(root), _conf_of, CONF_NAME)
-
-
-def _write_if_changed(path: Path, text: str) -> bool:
-    try:
-        if path.read_text() == text:
-            return False
-    except FileNotFoundError:
-        pass
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    # radvd refuses a configuration that others may write.
-    tmp.chmod(0o644)
-    os.replace(tmp, path)
-    return True
+    return procs.by_network(procs.absolute(root), _conf_of, CONF_NAME)
 
 
 def _write_conf(adverts: RouterAdverts, files: RadvdFiles) -> bool:
     text = render_config(adverts)
     files.dir.mkdir(parents=True, exist_ok=True)
-    return _write_if_changed(files.conf, text)
+    return procs.write_if_changed(files.conf, text)
 
 
 async def _check(adverts: RouterAdverts, files: RadvdFiles) -> None:
@@ -260,11 +234,8 @@ async def _start(adverts: RouterAdverts, files: RadvdFiles) -> int:
     # The foreground radvd exits once it has forked the daemon.
     what = f"radvd for router {adverts.router_id}"
     await procs.start_daemon(in_netns(adverts.namespace, argv), what, START_TIMEOUT_S)
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while (pid := await asyncio.to_thread(running_pid, files)) is None:
-        if time.monotonic() > deadline:
-            raise LinuxNetError(f"{what} wrote no pid file (see {files.log})")
-        await asyncio.sleep(0.05)
+    logged = f"{what} (see {files.log})"
+    pid = await procs.wait_for_pid(lambda: running_pid(files), logged, START_TIMEOUT_S)
     LOG.info("radvd %d advertises router %s in %s", pid, adverts.router_id, adverts.namespace)
     return pid
 
@@ -275,7 +246,7 @@ async def ensure(adverts: RouterAdverts, root: Path) -> Outcome:
     Absent → started. Running in a namespace that has since been recreated →
     restarted. Configuration changed → SIGHUP. Otherwise nothing is done.
     """
-    files = RadvdFiles.under(_absolute(root), adverts.router_id)
+    files = RadvdFiles.under(procs.absolute(root), adverts.router_id)
     changed = await asyncio.to_thread(_write_conf, adverts, files)
     if changed:
         try:
@@ -308,7 +279,7 @@ async def ensure(adverts: RouterAdverts, root: Path) -> Outcome:
 
 async def stop(router_id: str, root: Path) -> bool:
     """Stop the router's radvd (every one found for it) and remove its files; whether any ran."""
-    root = _absolute(root)
+    root = procs.absolute(root)
     files = RadvdFiles.under(root, router_id)
     pids = set((await asyncio.to_thread(find_processes, root)).get(files.dir.name, ()))
     if (pid := await asyncio.to_thread(running_pid, files)) is not None:
@@ -322,7 +293,7 @@ async def stop(router_id: str, root: Path) -> bool:
 
 async def list_routers(root: Path) -> list[str]:
     """The routers that have a radvd running, or files, under `root`."""
-    root = _absolute(root)
+    root = procs.absolute(root)
     running = await asyncio.to_thread(find_processes, root)
     on_disk = await asyncio.to_thread(procs.id_dirs, root)
     return sorted(set(running) | set(on_disk))

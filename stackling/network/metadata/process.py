@@ -51,7 +51,7 @@ class ProxySpec:
 
 def pidfile(root: Path, network_id: str) -> Path:
     """The proxy's pid file, beside the network's DHCP files."""
-    return DhcpFiles.under(_absolute(root), network_id).dir / PIDFILE
+    return DhcpFiles.under(procs.absolute(root), network_id).dir / PIDFILE
 
 
 def command(spec: ProxySpec, root: Path) -> list[str]:
@@ -71,11 +71,6 @@ def command(spec: ProxySpec, root: Path) -> list[str]:
     ]
 
 
-def _absolute(root: Path) -> Path:
-    # Compared with the paths in command lines, which are written absolute.
-    return Path(os.path.abspath(root))
-
-
 def _pidfile_of(argv: list[str]) -> Path | None:
     if MODULE not in argv:
         return None
@@ -88,16 +83,12 @@ def _pidfile_of(argv: list[str]) -> Path | None:
 def running_pid(root: Path, network_id: str) -> int | None:
     """The pid of the network's proxy according to its pid file, checked against /proc."""
     path = pidfile(root, network_id)
-    pid = procs.read_pidfile(path)
-    if pid is None:
-        return None
-    argv = procs.cmdline(pid)
-    return pid if argv is not None and _pidfile_of(argv) == path else None
+    return procs.checked_pid(path, path, _pidfile_of)
 
 
 def find_processes(root: Path) -> dict[str, list[int]]:
     """Every live proxy whose pid file is under `root`, by network id."""
-    return procs.by_network(_absolute(root), _pidfile_of, PIDFILE)
+    return procs.by_network(procs.absolute(root), _pidfile_of, PIDFILE)
 
 
 async def _start(spec: ProxySpec, root: Path) -> int:
@@ -147,7 +138,7 @@ async def ensure(spec: ProxySpec, root: Path) -> Outcome:
 
 async def stop(network_id: str, root: Path) -> None:
     """Stop the network's proxy (every one found for it) and remove its pid file."""
-    root = _absolute(root)
+    root = procs.absolute(root)
     network_id = names.canonical_id(network_id)
     pids = set((await asyncio.to_thread(find_processes, root)).get(network_id, ()))
     if (pid := await asyncio.to_thread(running_pid, root, network_id)) is not None:
