@@ -19,7 +19,7 @@ from stackling.common.context import RequestContext
 from stackling.common.microversion import Version
 from stackling.compute import models as m
 from stackling.compute.faults import InvalidState
-from stackling.compute.service import access, actions, checks, history
+from stackling.compute.service import access, actions, checks, history, networking
 from stackling.compute.service.core import ComputeService, host_topic
 from stackling.network.service import instance_ports
 from stackling.network.service.instance_ports import BootNetworkError, Wanted
@@ -137,28 +137,20 @@ def parse_attach(body: Any, mv: Version) -> Wanted:
     return Wanted(network_id=net_id, port_id=port_id, fixed_ip=fixed_ip, tag=tag)
 
 
-def _attach_refusal(exc: BootNetworkError, project_id: str) -> errors.StacklingError:
-    """Nova's os-interface answers, which differ from a boot's for what is missing."""
-    kind, ident = exc.kind, exc.ident
-    if kind == "network_not_found":
-        return errors.NotFound(f"Network {ident} could not be found.")
-    if kind == "port_not_found":
-        return errors.NotFound(f"Port id {ident} could not be found.")
-    if kind == "port_in_use":
-        return errors.Conflict(f"Port {ident} is still in use.")
-    if kind == "fixed_ip_in_use":
-        return errors.Conflict(f"Fixed IP address {ident} is already in use on instance.")
-    if kind == "ambiguous":
-        return errors.BadRequest(
-            "Multiple possible networks found, use a Network ID to be more specific."
-        )
-    if kind == "fixed_ip_invalid":
-        return errors.BadRequest(f"Fixed IP {ident} is not a valid ip address for network.")
-    if kind == "network_requires_subnet":
-        return errors.BadRequest(
-            f"Network {ident} requires a subnet in order to boot instances on."
-        )
-    return errors.BadRequest(str(exc))
+# os-interface answers as a boot does, but with these statuses for these refusals.
+_ATTACH_STATUS: dict[str, type[errors.StacklingError]] = {
+    "network_not_found": errors.NotFound,
+    "port_not_found": errors.NotFound,
+    "fixed_ip_in_use": errors.Conflict,
+    "ambiguous": errors.BadRequest,
+}
+
+
+def _attach_refusal(exc: BootNetworkError) -> errors.StacklingError:
+    """Nova's os-interface answer to what the network cannot give."""
+    answer = networking.refusal(exc)
+    status = _ATTACH_STATUS.get(exc.kind)
+    return answer if status is None else status(answer.message)
 
 
 async def _checked(svc: ComputeService, ctx: RequestContext, uuid: str, action: str) -> m.Instance:
@@ -208,7 +200,7 @@ async def attach(
     try:
         checked = await instance_ports.check_boot(network, ctx, requested, [])
     except BootNetworkError as exc:
-        raise _attach_refusal(exc, instance.project_id) from None
+        raise _attach_refusal(exc) from None
     if not checked:
         raise errors.BadRequest(
             "No specific network was requested and none are available for project "

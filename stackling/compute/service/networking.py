@@ -31,7 +31,7 @@ LOG = logging.getLogger(__name__)
 EVENTS_TOPIC = COMPUTE_EVENTS_TOPIC
 
 
-def _refusal(exc: BootNetworkError) -> errors.StacklingError:
+def refusal(exc: BootNetworkError) -> errors.StacklingError:
     """Nova's answer to a network request Neutron cannot satisfy."""
     kind, ident = exc.kind, exc.ident
     if kind == "network_not_found":
@@ -81,7 +81,7 @@ async def check_boot(
             svc.peer("network"), ctx, requested, security_groups or ["default"]
         )
     except BootNetworkError as exc:
-        raise _refusal(exc) from None
+        raise refusal(exc) from None
     return [w.as_dict() for w in wanted]
 
 
@@ -169,7 +169,7 @@ async def allocate(svc: ComputeService, instance: m.Instance, host: str) -> list
             security_groups=list(instance.security_groups or []),
         )
     except BootNetworkError as exc:
-        raise _refusal(exc) from None
+        raise refusal(exc) from None
     info = [v.as_dict() for v in vifs]
     # VIFs come in the order asked for (one missing would only shift tags, never ports).
     tags = {v.port_id: w.tag for w, v in zip(wanted, vifs, strict=False)}
