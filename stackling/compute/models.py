@@ -175,6 +175,37 @@ class InstanceTag(Base):
     tag: Mapped[str] = mapped_column(String(80), primary_key=True)
 
 
+class BlockDeviceMapping(Base):
+    """A volume (or the boot volume) a server has, as Nova's block_device_mapping."""
+
+    __tablename__ = "compute_block_device_mappings"
+
+    # Nova's BDM uuid: os-volume_attachments shows it as `id` from 2.89 on.
+    uuid: Mapped[str] = mapped_column(String(36), primary_key=True)
+    instance_uuid: Mapped[str] = mapped_column(
+        ForeignKey("compute_instances.uuid", ondelete="CASCADE"), index=True
+    )
+    # "volume", "image", "snapshot" or "blank"; only "volume" destinations live here.
+    source_type: Mapped[str] = mapped_column(String(20))
+    destination_type: Mapped[str] = mapped_column(String(20), default="volume")
+    volume_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    # Cinder's attachment id while the volume is (being) attached.
+    attachment_id: Mapped[str | None] = mapped_column(String(36))
+    image_id: Mapped[str | None] = mapped_column(String(36))
+    snapshot_id: Mapped[str | None] = mapped_column(String(36))
+    volume_size: Mapped[int | None] = mapped_column(Integer)
+    volume_type: Mapped[str | None] = mapped_column(String(255))
+    device_name: Mapped[str | None] = mapped_column(String(255))
+    disk_bus: Mapped[str | None] = mapped_column(String(20))
+    device_type: Mapped[str | None] = mapped_column(String(20))
+    boot_index: Mapped[int | None] = mapped_column(Integer)
+    delete_on_termination: Mapped[bool] = mapped_column(Boolean, default=False)
+    tag: Mapped[str | None] = mapped_column(String(255))
+    # What the volume service told the host to open, as JSON.
+    connection_info: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+
+
 class InstanceFault(Base):
     """Why an operation on a server failed; the newest is shown as the server's fault."""
 

@@ -10,6 +10,33 @@ ERROR = "error"
 ERROR_DELETING = "error_deleting"
 ERROR_EXTENDING = "error_extending"
 IN_USE = "in-use"
+RESERVED = "reserved"
+ATTACHING = "attaching"
+DETACHING = "detaching"
+BACKING_UP = "backing-up"
+RESTORING_BACKUP = "restoring-backup"
+ERROR_RESTORING = "error_restoring"
+DOWNLOADING = "downloading"
+UPLOADING = "uploading"
+REVERTING = "reverting"
+MAINTENANCE = "maintenance"
+AWAITING_TRANSFER = "awaiting-transfer"
+
+# Attachment states (a volume_attachment row's attach_status).
+ATTACH_RESERVED = "reserved"
+ATTACH_ATTACHING = "attaching"
+ATTACH_ATTACHED = "attached"
+ATTACH_DETACHING = "detaching"
+ATTACH_DETACHED = "detached"
+ATTACH_ERROR_ATTACHING = "error_attaching"
+ATTACH_ERROR_DETACHING = "error_detaching"
+
+# Snapshot states.
+SNAP_CREATING = "creating"
+SNAP_AVAILABLE = "available"
+SNAP_DELETING = "deleting"
+SNAP_ERROR = "error"
+SNAP_ERROR_DELETING = "error_deleting"
 
 # States the agent still has work for: a restart converges each of them.
 TRANSITIONAL = (CREATING, DELETING, EXTENDING)

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Response
 from stackling.common import errors
 from stackling.volume.api import schemas, views
 from stackling.volume.api.deps import Body, CallDep
+from stackling.volume.api.routes import volume_actions
 from stackling.volume.faults import InvalidInput
 from stackling.volume.service import listing
 from stackling.volume.service import volumes as service
@@ -88,23 +89,9 @@ async def delete_volume(volume_id: str, call: CallDep) -> Response:
 
 @router.post("/volumes/{volume_id}/action")
 async def volume_action(volume_id: str, call: CallDep, body: Body) -> Response:
-    """os-extend, os-reset_status, os-force_delete, os-set_bootable."""
+    """One action on a volume, found by name among every module's handlers."""
     name, arg = schemas.action(body)
-    if name == "os-extend":
-        await service.extend(call.svc, call.ctx, volume_id, schemas.extend_size(arg))
-        return call.reply(status=202)
-    if name == "os-reset_status":
-        if not isinstance(arg, dict) or not isinstance(arg.get("status"), str):
-            raise InvalidInput("Must specify 'status'.")
-        await service.reset_status(call.svc, call.ctx, volume_id, arg["status"].lower())
-        return call.reply(status=202)
-    if name == "os-force_delete":
-        await service.force_delete(call.svc, call.ctx, volume_id)
-        return call.reply(status=202)
-    if name == "os-set_bootable":
-        if not isinstance(arg, dict) or "bootable" not in arg:
-            raise InvalidInput("Must specify bootable in request.")
-        bootable = schemas.boolean("bootable", arg["bootable"])
-        await service.set_bootable(call.svc, call.ctx, volume_id, bootable)
-        return call.reply(status=200)
-    raise errors.BadRequest(f"There is no such action: {name}")
+    handler = volume_actions.HANDLERS.get(name)
+    if handler is None:
+        raise errors.BadRequest(f"There is no such action: {name}")
+    return await handler(call, volume_id, arg)
