@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from pathlib import Path
+from typing import Any, Protocol
 
 GIB = 1 << 30
 
@@ -38,4 +39,56 @@ class VolumeBackend(Protocol):
 
     async def remove_partials(self) -> int:
         """Remove what interrupted creates left behind (at start-up); how many were removed."""
+        ...
+
+    # --- snapshots and clones (snapshots.py's owner) ---
+
+    async def create_snapshot(self, volume_id: str, snapshot_id: str) -> None:
+        """A point-in-time copy of the volume, consistent even while a guest writes to it."""
+        ...
+
+    async def delete_snapshot(self, snapshot_id: str) -> None:
+        """Remove a snapshot; removing one that is not there is not an error."""
+        ...
+
+    async def list_snapshots(self) -> set[str]:
+        """Ids of every complete snapshot held, so start-up can match them to rows."""
+        ...
+
+    async def create_from_snapshot(self, volume_id: str, snapshot_id: str, size_gb: int) -> None:
+        """A new volume of `size_gb` GiB holding the snapshot's data (no-op if it exists)."""
+        ...
+
+    async def clone(self, volume_id: str, source_volume_id: str, size_gb: int) -> None:
+        """A new volume of `size_gb` GiB holding a copy of another volume (no-op if it exists)."""
+        ...
+
+    async def revert_to_snapshot(self, volume_id: str, snapshot_id: str) -> None:
+        """Put the snapshot's data back into the volume (which is not attached)."""
+        ...
+
+    # --- images (volumes from images, upload to image, backups' raw copies) ---
+
+    async def import_image(
+        self, volume_id: str, source: Path, source_format: str, size_gb: int, *, replace: bool
+    ) -> None:
+        """Fill a volume of `size_gb` GiB from an image file in `source_format` (raw, qcow2...).
+
+        Without `replace` it makes a new volume (no-op if it exists); with it, the
+        volume's data is replaced atomically (a restore).
+        """
+        ...
+
+    async def export_image(self, volume_id: str, dest: Path, dest_format: str) -> None:
+        """Write the volume's data to `dest` in `dest_format` (raw or qcow2)."""
+        ...
+
+    # --- attachments ---
+
+    def connection(self, volume_id: str) -> dict[str, Any]:
+        """What a compute host needs to open the volume: Cinder's connection_info.
+
+        {"driver_volume_type": ..., "data": {...}}; for the file backend
+        {"driver_volume_type": "file", "data": {"device_path": <path>, "format": "qcow2"}}.
+        """
         ...
