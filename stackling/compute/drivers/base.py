@@ -64,6 +64,27 @@ class NicSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class VolumeSpec:
+    """One volume as a guest disk: what the volume service's connection_info says to open."""
+
+    volume_id: str
+    # The guest device name Nova reserved ("vdb"; "vda" for a boot volume).
+    target_dev: str
+    # Cinder's connection_info["driver_volume_type"]: "file" (a qcow2/raw file) or "block".
+    kind: str
+    # A file path or a block device path.
+    path: str
+    format: str = "qcow2"
+    bus: str = "virtio"
+    readonly: bool = False
+    # QoS limits from the volume type, as libvirt <iotune> element names to values
+    # (total_bytes_sec, read_iops_sec...).
+    iotune: dict[str, int] = field(default_factory=dict)
+    # The guest's boot order for a boot volume, None for a data volume.
+    boot_index: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class InstanceSpec:
     """Everything a driver needs to create (or recreate) one instance's domain."""
 
@@ -84,6 +105,9 @@ class InstanceSpec:
     image_properties: dict[str, str] = field(default_factory=dict)
     # Flavor extra specs (hw:cpu_* and quota:* keys), for drivers that honour them.
     extra_specs: dict[str, str] = field(default_factory=dict)
+    # Volumes attached at boot. One with boot_index 0 is the root disk: a server
+    # booted from a volume has no image_path and no local root disk.
+    volumes: tuple[VolumeSpec, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,4 +223,17 @@ class ComputeDriver(Protocol):
 
     async def detach_interface(self, uuid: str, nic: NicSpec) -> None:
         """Unplug the NIC with `nic.mac` once the guest lets it go; an absent one is fine."""
+        ...
+
+    async def attach_volume(self, uuid: str, volume: VolumeSpec) -> None:
+        """Hot-plug the volume as a disk, running or not, for good; one already there is kept."""
+        ...
+
+    async def detach_volume(self, uuid: str, volume: VolumeSpec) -> None:
+        """Unplug the disk at `volume.target_dev` once the guest lets it go (DriverError on
+        timeout, leaving it attached); an absent one is fine."""
+        ...
+
+    async def extend_volume(self, uuid: str, volume: VolumeSpec, new_size_bytes: int) -> None:
+        """Tell the running guest its attached disk grew (libvirt blockResize)."""
         ...

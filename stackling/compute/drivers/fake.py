@@ -35,6 +35,7 @@ from stackling.compute.drivers.base import (
     NicSpec,
     PowerEventHandler,
     PowerState,
+    VolumeSpec,
 )
 from stackling.compute.drivers.console import ConsoleStream, EchoConsole
 
@@ -331,6 +332,23 @@ class FakeDriver:
         guest = self._guest(uuid)
         kept = tuple(n for n in guest.spec.nics if n.mac != nic.mac)
         guest.spec = dataclasses.replace(guest.spec, nics=kept)
+
+    async def attach_volume(self, uuid: str, volume: VolumeSpec) -> None:
+        """Add the disk to the simulated guest (kept if its device is taken by it already)."""
+        guest = self._guest(uuid)
+        if any(v.target_dev == volume.target_dev for v in guest.spec.volumes):
+            return
+        guest.spec = dataclasses.replace(guest.spec, volumes=(*guest.spec.volumes, volume))
+
+    async def detach_volume(self, uuid: str, volume: VolumeSpec) -> None:
+        """Drop the disk at that device from the simulated guest."""
+        guest = self._guest(uuid)
+        kept = tuple(v for v in guest.spec.volumes if v.target_dev != volume.target_dev)
+        guest.spec = dataclasses.replace(guest.spec, volumes=kept)
+
+    async def extend_volume(self, uuid: str, volume: VolumeSpec, new_size_bytes: int) -> None:
+        """Nothing to tell a simulated guest; the instance must exist."""
+        self._guest(uuid)
 
     # -- helpers --------------------------------------------------------------------------
 
