@@ -5,13 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from stackling.volume.api.deps import V3
-from stackling.volume.api.routes import quotas, types, versions, volumes
+from stackling.volume.api.routes import backend_info, quotas, types, versions, volumes
 
 
 def build_router() -> APIRouter:
     """Cinder v3 at /volume/v3/{project_id}/... and, since 3.67, /volume/v3/...."""
     resources = APIRouter()
-    for module in (volumes, types, quotas):
+    for module in (volumes, types, quotas, backend_info):
         resources.include_router(module.router)
     router = APIRouter()
     router.include_router(versions.router)

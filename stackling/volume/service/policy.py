@@ -28,6 +28,9 @@ RULES = Policy(
         "volume_extension:quotas:show": any_of(admin, project_reader),
         "volume_extension:quotas:update": admin,
         "volume_extension:quotas:delete": admin,
+        "scheduler_extension:scheduler_stats:get_pools": admin,
+        "volume_extension:capabilities": admin,
+        "volume_extension:hosts": admin,
     }
 )
 

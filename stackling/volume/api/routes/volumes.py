@@ -14,12 +14,30 @@ from stackling.volume.service import volumes as service
 
 router = APIRouter(tags=["volumes"])
 
+# Cinder adds these to show and list only (its API extensions extend those two
+# views), so a create or update answer never has them.
+_SHOWN_ONLY = (
+    "os-vol-tenant-attr:tenant_id",
+    "os-vol-host-attr:host",
+    "os-vol-mig-status-attr:migstat",
+    "os-vol-mig-status-attr:name_id",
+    "volume_image_metadata",
+)
+
+
+def _written(call: CallDep, rec: service.VolumeRecord) -> dict[str, object]:
+    """A volume as a create or an update answers with it."""
+    view = views.detail(call, rec)
+    for key in _SHOWN_ONLY:
+        view.pop(key, None)
+    return view
+
 
 @router.post("/volumes")
 async def create_volume(call: CallDep, body: Body) -> Response:
     """Record a volume in `creating`; the agent builds it (202, as Cinder)."""
     rec = await service.create(call.svc, call.ctx, schemas.volume_create(body))
-    return call.reply({"volume": views.detail(call, rec)}, status=202)
+    return call.reply({"volume": _written(call, rec)}, status=202)
 
 
 async def _list(call: CallDep, detailed: bool) -> Response:
@@ -77,7 +95,7 @@ async def show_volume(volume_id: str, call: CallDep) -> Response:
 async def update_volume(volume_id: str, call: CallDep, body: Body) -> Response:
     """Change name, description or metadata."""
     rec = await service.update(call.svc, call.ctx, volume_id, schemas.volume_update(body))
-    return call.reply({"volume": views.detail(call, rec)})
+    return call.reply({"volume": _written(call, rec)})
 
 
 @router.delete("/volumes/{volume_id}")
