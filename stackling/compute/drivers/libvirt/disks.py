@@ -159,6 +159,32 @@ def supports_direct_io(directory: Path) -> bool:
         probe.unlink(missing_ok=True)
 
 
+def reads_direct(path: Path) -> bool:
+    """Whether an existing file opens with O_DIRECT (tmpfs refuses); missing: assume so.
+
+    Only opened for reading and read from, so a volume service's file is never changed.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECT", 0))
+    except FileNotFoundError:
+        return True
+    except OSError as exc:
+        if exc.errno == errno.EINVAL:
+            return False
+        raise DriverError(f"cannot open volume file {path}: {exc.strerror}") from exc
+    try:
+        buf = mmap.mmap(-1, 4096)
+        try:
+            os.readv(fd, [buf])
+        except OSError:
+            return False
+        finally:
+            buf.close()
+        return True
+    finally:
+        os.close(fd)
+
+
 def read_tail(path: Path, max_bytes: int | None) -> str:
     """The last `max_bytes` of a log file as text ("" when it does not exist yet)."""
     try:

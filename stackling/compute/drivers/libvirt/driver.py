@@ -8,12 +8,13 @@ so several clouds (parallel test runs) can share one libvirtd safely. Domain UUI
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import shutil
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -28,6 +29,7 @@ from stackling.compute.drivers.base import (
     NicSpec,
     PowerEventHandler,
     PowerState,
+    VolumeSpec,
 )
 from stackling.compute.drivers.console import ConsoleStream, PtyConsole
 from stackling.compute.drivers.libvirt import bridges, disks, domains, info, layout
@@ -36,12 +38,15 @@ from stackling.compute.drivers.libvirt.daemons import manages_local_daemons
 from stackling.compute.drivers.libvirt.events import PowerEvents
 from stackling.compute.drivers.libvirt.virt_type import detect_virt_type
 from stackling.compute.drivers.libvirt.xml import (
+    VolumeDisk,
     build_domain_xml,
+    disk_at,
     domain_name,
     interface_models,
     interface_xml,
     parse_domain_xml,
     serial_pty,
+    volume_xml,
     xml_safe,
 )
 
@@ -53,13 +58,24 @@ POLL_S = 0.25
 # A guest ignores ACPI until its OS listens (the test guest: until it is ready), so
 # the request is repeated, as Nova does (every 10 s there; sooner here, for speed).
 RESEND_SHUTDOWN_S = 5.0
-# A NIC leaves a running guest only when its OS lets go (ACPI hot-unplug); Nova waits
+# A NIC or disk leaves a running guest only when its OS lets go (ACPI hot-unplug); Nova waits
 # and asks again too, then gives up with the device still attached.
 DETACH_TIMEOUT_S = 30.0
 RESEND_DETACH_S = 5.0
 
 DomainOp = Callable[[libvirt.virDomain], None]
 _CONFIG = libvirt.VIR_DOMAIN_AFFECT_CONFIG
+
+
+@contextlib.contextmanager
+def _failing(what: str) -> Iterator[None]:
+    """Prefix a DriverError with what was being done (InstanceNotFound passes as it is)."""
+    try:
+        yield
+    except InstanceNotFound:
+        raise
+    except DriverError as exc:
+        raise DriverError(f"{what}: {exc}") from exc
 
 
 class LibvirtDriver:
@@ -155,7 +171,7 @@ class LibvirtDriver:
         created = not await asyncio.to_thread(files.dir.exists)
         try:
             await layout.prepare_disks(spec, files)
-            xml = self._xml(spec, files)
+            xml = self._xml(spec, files, await layout.volume_disks(spec))
             await self._call(domains.define_and_start, uuid, xml, self.owner)
         except BaseException:
             if created:
@@ -163,7 +179,11 @@ class LibvirtDriver:
             raise
 
     async def destroy(self, uuid: str) -> None:
-        """Force the domain off, undefine it and remove its files; absent is fine."""
+        """Force the domain off, undefine it and remove its files; absent is fine.
+
+        Volume files are the volume service's and stay: only the instance's own
+        directory is removed, and undefining a domain never touches its sources.
+        """
         canonical = domains.canonical_uuid(uuid)
         if canonical is None:
             return
@@ -282,6 +302,8 @@ class LibvirtDriver:
         """A standalone qcow2 of the root disk; a running guest is saved and restored around it."""
         dom = await self._lookup(uuid)
         files = self._files(self._uuid(uuid))
+        if not await asyncio.to_thread(files.disk.exists):
+            raise DriverError(f"instance {uuid} has no local root disk: snapshot its volume")
         was_active = await self._call(lambda _c: dom.isActive())
         if was_active:
             await self._call(lambda _c: dom.managedSave(0))
@@ -306,10 +328,11 @@ class LibvirtDriver:
                 f"cannot shrink the root disk of {uuid} from {view.root_gb} to {spec.root_gb} GiB"
             )
         files = self._files(uuid)
-        if spec.root_gb:
+        if spec.root_gb and not layout.boots_from_volume(spec):
             await disks.grow(files.disk, spec.root_gb * disks.GIB)
         await layout.prepare_disks(spec, files)
-        xml = self._xml(spec, files, root_gb=max(spec.root_gb, view.root_gb))
+        volumes = await layout.volume_disks(spec)
+        xml = self._xml(spec, files, volumes, root_gb=max(spec.root_gb, view.root_gb))
         await self._call(lambda c: c.defineXML(xml))
 
     async def rescue(self, spec: InstanceSpec, rescue_image: Path, rescue_format: str) -> None:
@@ -321,10 +344,12 @@ class LibvirtDriver:
             await self._call(lambda _c: domains.start_if_stopped(dom))
             return
         files = self._files(uuid)
+        volumes = await layout.volume_disks(spec)
+        # Refused before the guest is touched (a volume-backed guest cannot be rescued).
+        xml = self._xml(spec, files, volumes, rescue=True, root_gb=max(spec.root_gb, view.root_gb))
         await self._call(lambda _c: domains.force_off(dom, drop_save=True))
         await asyncio.to_thread(files.rescue.unlink, missing_ok=True)
         await disks.create_overlay(files.rescue, rescue_image, rescue_format)
-        xml = self._xml(spec, files, rescue=True, root_gb=max(spec.root_gb, view.root_gb))
         await self._call(domains.define_and_start, uuid, xml, self.owner)
 
     async def unrescue(self, spec: InstanceSpec) -> None:
@@ -334,8 +359,9 @@ class LibvirtDriver:
         view = parse_domain_xml(await self._call(lambda _c: dom.XMLDesc(0)))
         files = self._files(uuid)
         if view.rescue:
+            volumes = await layout.volume_disks(spec)
+            xml = self._xml(spec, files, volumes, root_gb=max(spec.root_gb, view.root_gb))
             await self._call(lambda _c: domains.force_off(dom, drop_save=True))
-            xml = self._xml(spec, files, root_gb=max(spec.root_gb, view.root_gb))
             await self._call(domains.define_and_start, uuid, xml, self.owner)
         await asyncio.to_thread(files.rescue.unlink, missing_ok=True)
 
@@ -408,6 +434,79 @@ class LibvirtDriver:
                 raise InstanceNotFound(f"instance {uuid} is gone") from exc
             raise DriverError(f"cannot detach NIC {nic.mac} from {uuid}: {exc}") from exc
 
+    # -- volumes ------------------------------------------------------------------------
+
+    async def attach_volume(self, uuid: str, volume: VolumeSpec) -> None:
+        """Hot-plug the volume into the live guest (if running) and its definition."""
+        dom = await self._lookup(uuid)
+        device = volume_xml(await layout.volume_disk(volume))
+
+        def plug(_c: libvirt.virConnect) -> None:
+            flags = _CONFIG
+            if dom.isActive():
+                flags |= libvirt.VIR_DOMAIN_AFFECT_LIVE
+            found = disk_at(dom.XMLDesc(0), volume.target_dev)
+            if found is None:
+                dom.attachDeviceFlags(device, flags)
+            elif found[1] != volume.volume_id:
+                raise DriverError(f"device {volume.target_dev} is taken by another disk")
+
+        with _failing(f"cannot attach volume {volume.volume_id} to {uuid}"):
+            await self._call(plug)
+
+    async def detach_volume(self, uuid: str, volume: VolumeSpec) -> None:
+        """Unplug the disk from the running guest (waiting for it), then from the definition."""
+        dom = await self._lookup(uuid)
+
+        def present(flags: int) -> str | None:
+            found = disk_at(dom.XMLDesc(flags), volume.target_dev)
+            return None if found is None else found[0]
+
+        def unplug(flags: int) -> None:
+            device = present(libvirt.VIR_DOMAIN_XML_INACTIVE if flags == _CONFIG else 0)
+            if device is not None:
+                dom.detachDeviceFlags(device, flags)
+
+        with _failing(f"cannot detach volume {volume.volume_id} from {uuid}"):
+            if await self._call(lambda _c: dom.isActive()):
+                deadline = time.monotonic() + DETACH_TIMEOUT_S
+                while await self._call(lambda _c: present(0)) is not None:
+                    if time.monotonic() >= deadline:
+                        # Left attached, live and in the definition: the guest still uses it.
+                        raise DriverError(
+                            f"the guest did not release {volume.target_dev} "
+                            f"within {DETACH_TIMEOUT_S:g}s"
+                        )
+                    await self._call(lambda _c: unplug(libvirt.VIR_DOMAIN_AFFECT_LIVE))
+                    left = deadline - time.monotonic()
+                    await self._wait_gone(present, min(RESEND_DETACH_S, left))
+            await self._call(lambda _c: unplug(_CONFIG))
+
+    async def extend_volume(self, uuid: str, volume: VolumeSpec, new_size_bytes: int) -> None:
+        """Have QEMU grow the attached disk to `new_size_bytes` and tell the guest.
+
+        QEMU holds the write lock of an attached image, so for qcow2 this call is
+        what grows the image file (the volume service must not run `qemu-img resize`
+        on an in-use volume); for raw files and block devices that already grew it
+        makes QEMU read the new size. A stopped guest reads the size at its next
+        boot, so there is nothing to do then; a disk already that large is kept.
+        """
+        dom = await self._lookup(uuid)
+
+        def resize(_c: libvirt.virConnect) -> None:
+            if not dom.isActive():
+                return
+            if disk_at(dom.XMLDesc(0), volume.target_dev) is None:
+                raise DriverError(f"the guest has no disk {volume.target_dev}")
+            capacity = dom.blockInfo(volume.target_dev, 0)[0]
+            if capacity < new_size_bytes:
+                dom.blockResize(
+                    volume.target_dev, new_size_bytes, libvirt.VIR_DOMAIN_BLOCK_RESIZE_BYTES
+                )
+
+        with _failing(f"cannot extend volume {volume.volume_id} of {uuid}"):
+            await self._call(resize)
+
     async def _wait_gone(self, present: Callable[[int], str | None], within_s: float) -> None:
         deadline = time.monotonic() + max(within_s, 0.0)
         while time.monotonic() < deadline:
@@ -438,6 +537,7 @@ class LibvirtDriver:
         self,
         spec: InstanceSpec,
         files: disks.InstanceFiles,
+        volumes: tuple[VolumeDisk, ...],
         *,
         rescue: bool = False,
         root_gb: int | None = None,
@@ -451,6 +551,7 @@ class LibvirtDriver:
             run_as=self._run_as,
             rescue=rescue,
             root_gb=root_gb,
+            volumes=volumes,
         )
         return build_domain_xml(cfg)
 

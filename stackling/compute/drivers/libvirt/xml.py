@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-from stackling.compute.drivers.base import DriverError, InstanceSpec, NicSpec
+from stackling.compute.drivers.base import DriverError, InstanceSpec, NicSpec, VolumeSpec
 
 NAMESPACE = "https://stackling.dev/xmlns/compute/1"
 PREFIX = "stackling"
@@ -24,6 +24,24 @@ VIF_MODELS = ("virtio", "e1000", "e1000e", "rtl8139", "ne2k_pci", "pcnet")
 # The i440fx IDE controller has two channels of two devices.
 MAX_IDE_DEVICES = 4
 MAX_NAME_CHARS = 255
+VOLUME_KINDS = ("file", "block")
+VOLUME_FORMATS = ("qcow2", "raw")
+# The <iotune> children libvirt knows, in the order its schema lists them.
+IOTUNE_KEYS = (
+    "total_bytes_sec",
+    "read_bytes_sec",
+    "write_bytes_sec",
+    "total_iops_sec",
+    "read_iops_sec",
+    "write_iops_sec",
+    "total_bytes_sec_max",
+    "read_bytes_sec_max",
+    "write_bytes_sec_max",
+    "total_iops_sec_max",
+    "read_iops_sec_max",
+    "write_iops_sec_max",
+    "size_iops_sec",
+)
 # Everything XML 1.0 can hold; the rest (NUL, most C0 controls, lone surrogates) is dropped.
 _NOT_XML_CHARS = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -51,6 +69,14 @@ class Disk:
 
 
 @dataclass(frozen=True, slots=True)
+class VolumeDisk:
+    """A volume as the domain sees it, with the cache mode its storage allows."""
+
+    spec: VolumeSpec
+    cache: str = "none"  # "writeback" where the volume's file cannot take O_DIRECT
+
+
+@dataclass(frozen=True, slots=True)
 class DomainConfig:
     """Everything that decides a domain's XML."""
 
@@ -63,6 +89,7 @@ class DomainConfig:
     disks: tuple[Disk, ...]
     console_log: Path
     nics: tuple[NicSpec, ...] = ()
+    volumes: tuple[VolumeDisk, ...] = ()
     vif_model: str | None = None  # overrides every NIC's model (image property hw_vif_model)
     root_gb: int = 0
     rescue: bool = False
@@ -95,14 +122,19 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) ->
     return element
 
 
-def _targets(disks: tuple[Disk, ...]) -> list[str]:
-    """Device names in order on each bus: vda, vdb... hda, hdb... (a CD-ROM is on IDE)."""
+def _targets(disks: tuple[Disk, ...], reserved: frozenset[str] = frozenset()) -> list[str]:
+    """Device names in order on each bus: vda, vdb... hda, hdb... (a CD-ROM is on IDE).
+
+    Names in `reserved` (the volumes' devices, chosen by the compute service) are skipped.
+    """
     used: dict[str, int] = {}
     names = []
     for disk in disks:
         bus = "ide" if disk.device == "cdrom" else disk.bus
         prefix = DISK_BUSES[bus]
         index = used.get(prefix, 0)
+        while prefix + chr(ord("a") + index) in reserved:
+            index += 1
         used[prefix] = index + 1
         if bus == "ide" and index >= MAX_IDE_DEVICES:
             raise DriverError(f"more than {MAX_IDE_DEVICES} devices on the IDE bus")
@@ -131,7 +163,16 @@ def _cpu(parent: ET.Element, virt_type: str) -> None:
 
 
 def _disks(devices: ET.Element, cfg: DomainConfig) -> None:
-    for disk, target in zip(cfg.disks, _targets(cfg.disks), strict=True):
+    reserved = frozenset(v.spec.target_dev for v in cfg.volumes)
+    if len(reserved) != len(cfg.volumes):
+        raise DriverError("two volumes of the instance share a device name")
+    # Virtio disks are named in the guest by PCI slot, which follows this order: the boot
+    # volume first (the guest's vda, as a root disk would be), data volumes last.
+    boot = [v for v in cfg.volumes if v.spec.boot_index == 0]
+    data = sorted((v for v in cfg.volumes if v.spec.boot_index != 0), key=_device_order)
+    for volume in boot:
+        _volume(devices, volume)
+    for disk, target in zip(cfg.disks, _targets(cfg.disks, reserved), strict=True):
         element = _sub(devices, "disk", type="file", device=disk.device)
         driver = {"name": "qemu", "type": disk.format}
         if disk.device == "disk":
@@ -143,8 +184,68 @@ def _disks(devices: ET.Element, cfg: DomainConfig) -> None:
             _sub(element, "readonly")
         if disk.boot:
             _sub(element, "boot", order="1")
-    if any(d.bus == "scsi" for d in cfg.disks):
+    for volume in data:
+        _volume(devices, volume)
+    buses = [d.bus for d in cfg.disks] + [v.spec.bus for v in cfg.volumes]
+    if "scsi" in buses:
         _sub(devices, "controller", type="scsi", index="0", model="virtio-scsi")
+
+
+def _device_order(volume: VolumeDisk) -> tuple[int, str]:
+    """vdb before vdc, vdz before vdaa."""
+    return len(volume.spec.target_dev), volume.spec.target_dev
+
+
+def _check_volume(volume: VolumeSpec) -> None:
+    if volume.kind not in VOLUME_KINDS:
+        raise DriverError(f"unsupported volume type {volume.kind!r} of volume {volume.volume_id}")
+    if volume.kind == "file" and volume.format not in VOLUME_FORMATS:
+        raise DriverError(f"unsupported format {volume.format!r} of volume {volume.volume_id}")
+    if volume.bus not in DISK_BUSES or volume.bus == "ide":
+        # IDE has no hot-plug, and its four slots belong to the local disks.
+        raise DriverError(f"unsupported bus {volume.bus!r} of volume {volume.volume_id}")
+    if not volume.target_dev.startswith(DISK_BUSES[volume.bus]) or not volume.target_dev[2:]:
+        raise DriverError(f"device {volume.target_dev!r} is not on the {volume.bus} bus")
+    for key, value in volume.iotune.items():
+        if key not in IOTUNE_KEYS:
+            raise DriverError(f"unsupported QoS limit {key!r} of volume {volume.volume_id}")
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise DriverError(f"QoS limit {key} of volume {volume.volume_id} must be >= 0")
+
+
+def _volume(parent: ET.Element | None, volume: VolumeDisk) -> ET.Element:
+    spec = volume.spec
+    _check_volume(spec)
+    attrs = {"type": spec.kind, "device": "disk"}
+    element = ET.Element("disk", attrs) if parent is None else _sub(parent, "disk", **attrs)
+    driver = {"name": "qemu", "type": spec.format if spec.kind == "file" else "raw"}
+    driver["cache"] = volume.cache
+    # Native AIO needs O_DIRECT, which only cache=none gives.
+    if volume.cache == "none":
+        driver["io"] = "native"
+    _sub(element, "driver", **driver)
+    if spec.kind == "file":
+        _sub(element, "source", file=spec.path)
+    else:
+        _sub(element, "source", dev=spec.path)
+    _sub(element, "target", dev=spec.target_dev, bus=spec.bus)
+    # The guest names the disk by it: /dev/disk/by-id/virtio-<first 20 characters>.
+    _sub(element, "serial", xml_safe(spec.volume_id))
+    if spec.readonly:
+        _sub(element, "readonly")
+    if spec.iotune:
+        iotune = _sub(element, "iotune")
+        for key in IOTUNE_KEYS:
+            if key in spec.iotune:
+                _sub(iotune, key, str(spec.iotune[key]))
+    if spec.boot_index is not None and spec.boot_index >= 0:
+        _sub(element, "boot", order=str(spec.boot_index + 1))
+    return element
+
+
+def volume_xml(volume: VolumeDisk) -> str:
+    """One <disk> for hot-plugging a volume, as the domain definition has it."""
+    return ET.tostring(_volume(None, volume), encoding="unicode")
 
 
 def _interface(parent: ET.Element | None, nic: NicSpec, model: str) -> ET.Element:
@@ -271,6 +372,19 @@ def _attr(parent: ET.Element, path: str, name: str) -> str:
     return "" if element is None else element.get(name, "")
 
 
+def _source(disk: ET.Element) -> str:
+    """A disk's file, or its device for a block volume."""
+    return _attr(disk, "source", "file") or _attr(disk, "source", "dev")
+
+
+def disk_at(text: str, target_dev: str) -> tuple[str, str] | None:
+    """(the <disk> element, its serial) at `target_dev` in a domain's XML; None if absent."""
+    for disk in ET.fromstring(text).iterfind("devices/disk"):
+        if _attr(disk, "target", "dev") == target_dev:
+            return ET.tostring(disk, encoding="unicode"), disk.findtext("serial") or ""
+    return None
+
+
 def serial_pty(text: str) -> str | None:
     """The pseudo-terminal of a running domain's first serial port (live XML only)."""
     source = ET.fromstring(text).find("devices/serial[@type='pty']/source")
@@ -282,7 +396,7 @@ def parse_domain_xml(text: str) -> DomainView:
     root = ET.fromstring(text)
     owner, name, root_gb, rescue = read_metadata(root.find(f"metadata/{{{NAMESPACE}}}instance"))
     disks = tuple(
-        (_attr(disk, "target", "dev"), disk.get("device", "disk"), _attr(disk, "source", "file"))
+        (_attr(disk, "target", "dev"), disk.get("device", "disk"), _source(disk))
         for disk in root.iterfind("devices/disk")
     )
     nics = tuple(
