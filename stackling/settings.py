@@ -213,10 +213,14 @@ class NetworkSettings(BaseModel):
 class VolumeSettings(BaseModel):
     """Cinder behaviour: the backend, where it keeps volumes, the default type and quotas."""
 
-    # "file" keeps one qcow2 file per volume; "fake" is in memory, for tests only.
+    # "file" keeps one qcow2 file per volume; "lvm" one thin LV per volume in the
+    # lvm_* volume group's thin pool; "fake" is in memory, for tests only.
     backend: str = "file"
     # Where the file backend keeps volumes; None means <data_dir>/volume.
     data_dir: Path | None = None
+    # The lvm backend's volume group and thin pool in it (the operator creates both).
+    lvm_volume_group: str = "stackling-volumes"
+    lvm_thin_pool: str = "stackling-pool"
     # The type of volumes created without one (Cinder's default_volume_type).
     default_volume_type: str = "__DEFAULT__"
     # Cinder's storage_availability_zone: the one zone every volume is in.
@@ -233,6 +237,10 @@ class VolumeSettings(BaseModel):
     quota_backup_gigabytes: int = Field(default=1000, ge=-1)
     quota_groups: int = Field(default=10, ge=-1)
     per_volume_size_limit: int = Field(default=-1, ge=-1)
+    # Where the filesystem backup target keeps backups; None means <data_dir>/backups.
+    backup_dir: Path | None = None
+    # Backups are stored (and compared, for incremental ones) in chunks of this size.
+    backup_chunk_mb: int = Field(default=32, ge=1)
 
 
 class LogSettings(BaseModel):

@@ -66,3 +66,27 @@ def volume_not_found(volume_id: str) -> errors.NotFound:
 def type_not_found(type_id: str) -> errors.NotFound:
     """Cinder's VolumeTypeNotFound."""
     return errors.NotFound(f"Volume type {type_id} could not be found.")
+
+
+def snapshot_not_found(snapshot_id: str) -> errors.NotFound:
+    """Cinder's SnapshotNotFound."""
+    return errors.NotFound(f"Snapshot {snapshot_id} could not be found.")
+
+
+class InvalidSnapshot(errors.BadRequest):
+    """Cinder's InvalidSnapshot: the snapshot's state does not allow the request."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Invalid snapshot: {reason}")
+
+
+def backup_not_found(backup_id: str) -> errors.NotFound:
+    """Cinder's BackupNotFound."""
+    return errors.NotFound(f"Backup {backup_id} could not be found.")
+
+
+class InvalidBackup(errors.BadRequest):
+    """Cinder's InvalidBackup: the backup's state does not allow the request."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Invalid backup: {reason}")

@@ -11,6 +11,7 @@ from stackling.db.engine import Database
 from stackling.settings import Settings
 from stackling.volume.agent import VolumeAgent
 from stackling.volume.api.router import build_router
+from stackling.volume.backup_agent import BackupAgent
 from stackling.volume.faults import cinder_fault
 from stackling.volume.service import types
 from stackling.volume.service.core import VolumeService
@@ -28,6 +29,7 @@ class VolumePlugin:
         self.settings = settings
         self.svc = VolumeService(settings, db)
         self.agent = VolumeAgent(self.svc)
+        self.backup_agent = BackupAgent(self.svc)
 
     def router(self) -> APIRouter:
         """The Cinder routes."""
@@ -43,9 +45,13 @@ class VolumePlugin:
         await types.ensure_default(self.svc)
         await self.agent.start()
         runtime.bus.serve(self.agent.topic, self.agent.on_message)
+        # After the volume agent: a restore may wait for a volume it builds.
+        await self.backup_agent.start()
+        runtime.bus.serve(self.backup_agent.topic, self.backup_agent.on_message)
 
     async def stop(self) -> None:
         """Stop the agent; unfinished work converges at the next start."""
+        await self.backup_agent.stop()
         await self.agent.stop()
 
     async def health(self) -> dict[str, Any]:

@@ -37,15 +37,36 @@ SNAP_AVAILABLE = "available"
 SNAP_DELETING = "deleting"
 SNAP_ERROR = "error"
 SNAP_ERROR_DELETING = "error_deleting"
+SNAP_RESTORING = "restoring"
+
+# Snapshot states the agent still has work for (a restart converges them).
+SNAP_TRANSITIONAL = (SNAP_CREATING, SNAP_DELETING)
+# What a plain snapshot DELETE accepts.
+SNAP_DELETABLE = (SNAP_AVAILABLE, SNAP_ERROR, SNAP_ERROR_DELETING)
+# States an admin may set with a snapshot's os-reset_status (Cinder's list).
+SNAP_RESETTABLE = (
+    SNAP_CREATING,
+    SNAP_AVAILABLE,
+    SNAP_DELETING,
+    SNAP_ERROR,
+    SNAP_ERROR_DELETING,
+    "unmanaging",
+    "backing-up",
+    SNAP_RESTORING,
+)
+# A volume may be snapshotted or cloned in these (in-use needs force before 3.66).
+SNAPSHOTTABLE = (AVAILABLE, IN_USE)
 
 # States the agent still has work for: a restart converges each of them.
-TRANSITIONAL = (CREATING, DELETING, EXTENDING)
+TRANSITIONAL = (CREATING, DELETING, EXTENDING, REVERTING, UPLOADING)
 
 # What a plain DELETE accepts (Cinder's volume API, without attachments or snapshots).
 DELETABLE = (AVAILABLE, ERROR, "error_restoring", ERROR_EXTENDING, "error_managing")
 
 # os-extend is accepted only from these (in-use needs attachments, which come later).
 EXTENDABLE = (AVAILABLE,)
+# From 3.42 an attached volume grows too (online extend, through its compute hosts).
+EXTENDABLE_ONLINE = (AVAILABLE, IN_USE)
 
 # States an admin may set with os-reset_status (Cinder's list).
 RESETTABLE = (
@@ -67,6 +88,24 @@ RESETTABLE = (
 AGENT_TRANSITIONS: dict[str, tuple[str | None, str]] = {
     CREATING: (AVAILABLE, ERROR),
     EXTENDING: (AVAILABLE, ERROR_EXTENDING),
+    # A failed revert leaves the volume's data unknown: error, as Cinder.
+    REVERTING: (AVAILABLE, ERROR),
     # Success removes the row (None).
     DELETING: (None, ERROR_DELETING),
 }
+
+# Backup states.
+BACKUP_CREATING = "creating"
+BACKUP_AVAILABLE = "available"
+BACKUP_DELETING = "deleting"
+BACKUP_RESTORING = "restoring"
+BACKUP_ERROR = "error"
+BACKUP_ERROR_DELETING = "error_deleting"
+# Backup states the backup agent still has work for (a restart converges them).
+BACKUP_TRANSITIONAL = (BACKUP_CREATING, BACKUP_DELETING, BACKUP_RESTORING)
+# What a plain backup DELETE accepts.
+BACKUP_DELETABLE = (BACKUP_AVAILABLE, BACKUP_ERROR)
+# States an admin may set with a backup's os-reset_status (Cinder's list).
+BACKUP_RESETTABLE = (BACKUP_AVAILABLE, BACKUP_ERROR)
+# A volume may be backed up in these (in-use needs force).
+BACKUPABLE = (AVAILABLE, IN_USE)

@@ -5,13 +5,38 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from stackling.volume.api.deps import V3
-from stackling.volume.api.routes import backend_info, quotas, types, versions, volumes
+from stackling.volume.api.routes import (
+    attachments,
+    backend_info,
+    backups,
+    qos_specs,
+    quota_classes,
+    quotas,
+    services,
+    snapshots,
+    transfers,
+    types,
+    versions,
+    volumes,
+)
 
 
 def build_router() -> APIRouter:
     """Cinder v3 at /volume/v3/{project_id}/... and, since 3.67, /volume/v3/...."""
     resources = APIRouter()
-    for module in (volumes, types, quotas, backend_info):
+    for module in (
+        volumes,
+        attachments,
+        types,
+        quotas,
+        backend_info,
+        transfers,
+        qos_specs,
+        quota_classes,
+        services,
+        backups,
+        snapshots,
+    ):
         resources.include_router(module.router)
     router = APIRouter()
     router.include_router(versions.router)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import uuid
 from typing import Any
 
 from stackling.common import errors
@@ -10,7 +12,7 @@ from stackling.volume.service.volumes import VolumeCreate
 
 MAX_INT = 0x7FFFFFFF
 # Sources a volume may be created from; each answers 400 until it is implemented.
-UNSUPPORTED_SOURCES = ("snapshot_id", "source_volid", "imageRef", "backup_id", "group_id")
+UNSUPPORTED_SOURCES = ("backup_id", "group_id")
 TRUE_STRINGS = ("1", "t", "true", "on", "y", "yes")
 FALSE_STRINGS = ("0", "f", "false", "off", "n", "no")
 
@@ -100,10 +102,17 @@ def volume_create(body: Any) -> VolumeCreate:
             raise errors.BadRequest(
                 f"Creating a volume from {source} is not supported by this cloud yet."
             )
-    if vol.get("size") is None:
+    sources = [k for k in ("snapshot_id", "source_volid", "imageRef") if vol.get(k) is not None]
+    if len(sources) > 1:
+        raise errors.BadRequest(
+            f"Invalid input received: only one of {', '.join(sources)} may be given."
+        )
+    copied = bool(sources) and sources[0] != "imageRef"
+    if vol.get("size") is None and not copied:
         raise errors.BadRequest("Invalid input received: 'size' is a required property.")
     return VolumeCreate(
-        size=size("size", vol["size"]),
+        # A copy's size defaults to its source's (the service knows it).
+        size=size("size", vol["size"]) if vol.get("size") is not None else None,
         # The v1 names are still read, as Cinder does.
         name=text("name", vol.get("name", vol.get("display_name"))),
         description=text(
@@ -113,7 +122,29 @@ def volume_create(body: Any) -> VolumeCreate:
         volume_type=text("volume_type", vol.get("volume_type")),
         availability_zone=text("availability_zone", vol.get("availability_zone")),
         multiattach=boolean("multiattach", vol.get("multiattach", False)),
+        image_id=image_ref(vol.get("imageRef", vol.get("image_id"))),
+        snapshot_id=uuid_ref("snapshot_id", vol.get("snapshot_id")),
+        source_volid=uuid_ref("source_volid", vol.get("source_volid")),
     )
+
+
+def uuid_ref(attr: str, value: Any) -> str | None:
+    """An optional reference that Cinder's schema requires to be a UUID."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            return str(uuid.UUID(value))
+    raise invalid(attr, value, f"{value!r} is not a 'uuid'")
+
+
+def image_ref(value: Any) -> str | None:
+    """The image id of an imageRef: an id, or a link whose last segment is one (as Cinder)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise invalid("imageRef", value, f"{value!r} is not a valid image reference")
+    return value.strip().rstrip("/").rsplit("/", 1)[-1]
 
 
 def volume_update(body: Any) -> dict[str, Any]:
@@ -235,3 +266,16 @@ def quota_update(body: Any, known: tuple[str, ...]) -> dict[str, int]:
             raise invalid(key, value, f"{value} is greater than the maximum of {MAX_INT}")
         out[key] = value
     return out
+
+
+def type_access_action(body: Any) -> tuple[str, str]:
+    """POST /types/{id}/action: {"addProjectAccess"|"removeProjectAccess": {"project": id}}."""
+    names = ("addProjectAccess", "removeProjectAccess")
+    if not isinstance(body, dict) or len(body) != 1 or next(iter(body)) not in names:
+        raise errors.BadRequest("Invalid request body")
+    action = next(iter(body))
+    inner = envelope(body, action)
+    project = inner.get("project")
+    if not isinstance(project, str) or not project:
+        raise invalid("project", project, "'project' is a required property")
+    return action, project

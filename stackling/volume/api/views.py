@@ -27,6 +27,23 @@ def links(call: Call, project_id: str, volume_id: str) -> list[dict[str, str]]:
     ]
 
 
+def attachments(volume_id: str, rows: list[Any]) -> list[dict[str, Any]]:
+    """The volume's attached attachments, as Cinder lists them in a volume."""
+    return [
+        {
+            "server_id": a.instance_uuid,
+            "attachment_id": a.id,
+            "attached_at": when(a.attach_time),
+            "host_name": a.attached_host,
+            "volume_id": volume_id,
+            "device": a.mountpoint,
+            "id": volume_id,
+        }
+        for a in rows
+        if a.attach_status == "attached"
+    ]
+
+
 def summary(call: Call, rec: VolumeRecord) -> dict[str, Any]:
     """A volume as GET /volumes lists it."""
     v = rec.volume
@@ -44,21 +61,24 @@ def detail(call: Call, rec: VolumeRecord) -> dict[str, Any]:
         "availability_zone": v.availability_zone,
         "created_at": when(v.created_at),
         "updated_at": when(v.updated_at),
-        "attachments": [],
+        "attachments": attachments(v.id, rec.attachments),
         "bootable": "true" if v.bootable else "false",
         "encrypted": False,
         "multiattach": v.multiattach,
         "metadata": dict(rec.metadata),
         "description": v.description,
         "volume_type": rec.type_name,
-        "snapshot_id": None,
-        "source_volid": None,
+        "snapshot_id": v.snapshot_id,
+        "source_volid": v.source_volid,
         "user_id": v.user_id,
         "os-vol-tenant-attr:tenant_id": v.project_id,
         "consistencygroup_id": None,
         "replication_status": None,
         "links": links(call, v.project_id, v.id),
     }
+    if rec.image_metadata:
+        # Cinder shows the key only for volumes that came from an image.
+        out["volume_image_metadata"] = dict(rec.image_metadata)
     if admin:
         out["os-vol-host-attr:host"] = v.host
         out["os-vol-mig-status-attr:migstat"] = None
@@ -109,7 +129,7 @@ def volume_type(call: Call, rec: TypeRecord) -> dict[str, Any]:
     }
     if call.ctx.is_admin:
         out["extra_specs"] = visible_specs(call.ctx, rec.extra_specs)
-        out["qos_specs_id"] = None
+        out["qos_specs_id"] = rec.qos_specs_id
     return out
 
 

@@ -17,15 +17,39 @@ from pathlib import Path
 from typing import Any
 
 from stackling.common import commands
+from stackling.volume.drivers import live_copy
 from stackling.volume.drivers.base import GIB, BackendError
 
 TIMEOUT_S = 60.0
 _NAME = re.compile(r"^volume-([0-9a-fA-F-]{36})\.qcow2$")
+_SNAPSHOT = re.compile(r"^snapshot-([0-9a-fA-F-]{36})\.qcow2$")
+# Copies read and write whole volumes: far longer than a create may take.
+COPY_TIMEOUT_S = 3600.0
 
 
 async def run(argv: list[str], *, timeout_s: float = TIMEOUT_S) -> str:
     """Run a command to completion; its stdout, or BackendError with its stderr."""
     return await commands.run(argv, timeout_s=timeout_s, error=BackendError)
+
+
+async def _convert(source: Path, dest: Path) -> None:
+    """qemu-img convert `source` into a sparse qcow2 at `dest`."""
+    await run(
+        ["qemu-img", "convert", "-q", "-O", "qcow2", str(source), str(dest)],
+        timeout_s=COPY_TIMEOUT_S,
+    )
+
+
+async def _grow(path: Path, size_gb: int) -> None:
+    """qemu-img resize the image up to `size_gb` GiB (never down)."""
+    out = await run(["qemu-img", "info", "--output=json", str(path)])
+    if int(json.loads(out)["virtual-size"]) < size_gb * GIB:
+        await run(["qemu-img", "resize", "-q", str(path), str(size_gb * GIB)])
+
+
+async def _unlink(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        await asyncio.to_thread(path.unlink)
 
 
 class FileBackend:
@@ -94,7 +118,7 @@ class FileBackend:
         names = await asyncio.to_thread(os.listdir, self.root)
         removed = 0
         for name in names:
-            if name.startswith(".volume-") and name.endswith(".partial"):
+            if name.startswith((".volume-", ".snapshot-")) and name.endswith(".partial"):
                 with contextlib.suppress(FileNotFoundError):
                     await asyncio.to_thread((self.root / name).unlink)
                     removed += 1
@@ -103,43 +127,164 @@ class FileBackend:
     # --- snapshots and clones ---
 
     async def create_snapshot(self, volume_id: str, snapshot_id: str) -> None:
-        """A point-in-time copy of the volume."""
-        raise NotImplementedError("snapshots: create_snapshot")
+        """Copy the volume into `.snapshot-<id>.qcow2.partial`, then rename it into place."""
+        final = self.snapshot_path(snapshot_id)
+        if final.exists():
+            return
+        partial = self._snapshot_partial(snapshot_id)
+        try:
+            await self._copy_volume(volume_id, partial)
+            await asyncio.to_thread(os.replace, partial, final)
+        finally:
+            await _unlink(partial)
 
     async def delete_snapshot(self, snapshot_id: str) -> None:
-        """Remove a snapshot."""
-        raise NotImplementedError("snapshots: delete_snapshot")
+        """Unlink the snapshot's file (and any partial one)."""
+        await _unlink(self.snapshot_path(snapshot_id))
+        await _unlink(self._snapshot_partial(snapshot_id))
 
     async def list_snapshots(self) -> set[str]:
-        """Every complete snapshot."""
-        raise NotImplementedError("snapshots: list_snapshots")
+        """Ids named by the complete snapshot files in the directory."""
+        if not self.root.is_dir():
+            return set()
+        names = await asyncio.to_thread(os.listdir, self.root)
+        return {match.group(1) for name in names if (match := _SNAPSHOT.match(name))}
 
     async def create_from_snapshot(self, volume_id: str, snapshot_id: str, size_gb: int) -> None:
-        """A new volume from a snapshot."""
-        raise NotImplementedError("snapshots: create_from_snapshot")
+        """Convert the snapshot into a partial volume, grow it to `size_gb`, rename it."""
+        final = self.path_of(volume_id)
+        if final.exists():
+            return
+        source = self.snapshot_path(snapshot_id)
+        if not source.exists():
+            raise BackendError(f"snapshot {snapshot_id} has no file in {self.root}")
+        partial = self._partial(volume_id)
+        try:
+            await _convert(source, partial)
+            await _grow(partial, size_gb)
+            await asyncio.to_thread(os.replace, partial, final)
+        finally:
+            await _unlink(partial)
 
     async def clone(self, volume_id: str, source_volume_id: str, size_gb: int) -> None:
-        """A new volume copied from another."""
-        raise NotImplementedError("snapshots: clone")
+        """Copy the source into a partial volume, grow it to `size_gb`, rename it."""
+        final = self.path_of(volume_id)
+        if final.exists():
+            return
+        partial = self._partial(volume_id)
+        try:
+            await self._copy_volume(source_volume_id, partial)
+            await _grow(partial, size_gb)
+            await asyncio.to_thread(os.replace, partial, final)
+        finally:
+            await _unlink(partial)
 
     async def revert_to_snapshot(self, volume_id: str, snapshot_id: str) -> None:
-        """The snapshot's data back into the volume."""
-        raise NotImplementedError("snapshots: revert_to_snapshot")
+        """Convert the snapshot beside the volume, then rename it over the volume (atomic)."""
+        size_gb = await self.size_of(volume_id)
+        if size_gb is None:
+            raise BackendError(f"volume {volume_id} has no file in {self.root}")
+        source = self.snapshot_path(snapshot_id)
+        if not source.exists():
+            raise BackendError(f"snapshot {snapshot_id} has no file in {self.root}")
+        partial = self._partial(volume_id)
+        try:
+            await _convert(source, partial)
+            await _grow(partial, size_gb)
+            await asyncio.to_thread(os.replace, partial, self.path_of(volume_id))
+        finally:
+            await _unlink(partial)
+
+    def snapshot_path(self, snapshot_id: str) -> Path:
+        """Where the snapshot's file is."""
+        return self.root / f"snapshot-{snapshot_id}.qcow2"
+
+    def _snapshot_partial(self, snapshot_id: str) -> Path:
+        return self.root / f".snapshot-{snapshot_id}.qcow2.partial"
+
+    async def _copy_volume(self, volume_id: str, dest: Path) -> None:
+        """A point-in-time qcow2 copy of the volume at `dest`, even while a guest runs on it."""
+        source = self.path_of(volume_id)
+        if not source.exists():
+            raise BackendError(f"volume {volume_id} has no file in {self.root}")
+        await asyncio.to_thread(self.root.mkdir, parents=True, exist_ok=True)
+        try:
+            await _convert(source, dest)
+        except BackendError as exc:
+            # QEMU's image lock refuses qemu-img while a guest has the file open:
+            # then only the guest's own QEMU can make a consistent copy.
+            if "lock" not in str(exc):
+                raise
+            await _unlink(dest)
+            if not await live_copy.copy(source, dest):
+                raise
 
     # --- images ---
 
     async def import_image(
         self, volume_id: str, source: Path, source_format: str, size_gb: int, *, replace: bool
     ) -> None:
-        """Fill a volume from an image file."""
-        raise NotImplementedError("images: import_image")
+        """qemu-img convert into the partial file, grow it to `size_gb`, rename it into place."""
+        final = self.path_of(volume_id)
+        if final.exists() and not replace:
+            return
+        await asyncio.to_thread(self.root.mkdir, parents=True, exist_ok=True)
+        partial = self._partial(volume_id)
+        fmt = self._qemu_format(source_format)
+        try:
+            await run(
+                ["qemu-img", "convert", "-q", "-f", fmt, "-O", "qcow2", str(source), str(partial)],
+                timeout_s=self.COPY_TIMEOUT_S,
+            )
+            out = await run(["qemu-img", "info", "--output=json", str(partial)])
+            if int(json.loads(out)["virtual-size"]) < size_gb * GIB:
+                await run(["qemu-img", "resize", "-q", str(partial), str(size_gb * GIB)])
+            # os.replace is atomic: a reader sees the old data or the new, never a mix.
+            await asyncio.to_thread(os.replace, partial, final)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                await asyncio.to_thread(partial.unlink)
 
     async def export_image(self, volume_id: str, dest: Path, dest_format: str) -> None:
-        """Write the volume's data to an image file."""
-        raise NotImplementedError("images: export_image")
+        """qemu-img convert the volume to `dest`; -U because a guest may hold it open."""
+        path = self.path_of(volume_id)
+        if not path.exists():
+            raise BackendError(f"volume {volume_id} has no file in {self.root}")
+        fmt = self._qemu_format(dest_format)
+        await run(
+            ["qemu-img", "convert", "-q", "-U", "-f", "qcow2", "-O", fmt, str(path), str(dest)],
+            timeout_s=self.COPY_TIMEOUT_S,
+        )
+
+    # Copying a whole image takes longer than creating or resizing one.
+    COPY_TIMEOUT_S = 3600.0
+    # Glance's disk_format names qemu-img calls otherwise; others are refused.
+    _QEMU_FORMATS = {
+        "raw": "raw",
+        "iso": "raw",
+        "qcow2": "qcow2",
+        "vmdk": "vmdk",
+        "vdi": "vdi",
+        "vhd": "vpc",
+        "vhdx": "vhdx",
+    }
+
+    @classmethod
+    def _qemu_format(cls, disk_format: str) -> str:
+        fmt = cls._QEMU_FORMATS.get(disk_format)
+        if fmt is None:
+            raise BackendError(f"the file backend cannot convert disk format {disk_format!r}")
+        return fmt
 
     # --- attachments ---
 
     def connection(self, volume_id: str) -> dict[str, Any]:
         """Cinder's connection_info for the volume."""
-        raise NotImplementedError("attachments: connection")
+        return {
+            "driver_volume_type": "file",
+            "data": {
+                "device_path": str(self.path_of(volume_id)),
+                "format": "qcow2",
+                "volume_id": volume_id,
+            },
+        }

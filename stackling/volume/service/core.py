@@ -30,7 +30,12 @@ class VolumeService:
         self.conf: VolumeSettings = settings.volume
         self.db = db
         root = self.conf.data_dir or settings.data_dir / "volume"
-        self.backend: VolumeBackend = make_backend(self.conf.backend, root)
+        self.backend: VolumeBackend = make_backend(
+            self.conf.backend,
+            root,
+            volume_group=self.conf.lvm_volume_group,
+            thin_pool=self.conf.lvm_thin_pool,
+        )
         # Cinder's host@backend#pool: names the agent that keeps a volume's data.
         self.host = f"{socket.gethostname()}@{self.conf.backend}#{self.conf.backend}"
         # Set by the plugin at start: the bus the agents listen on.
@@ -43,3 +48,7 @@ class VolumeService:
     async def notify(self, host: str, volume_id: str) -> None:
         """Ask the agent of `host` to reconcile a volume (the message names it, nothing more)."""
         await self.runtime.bus.cast(agent_topic(host), {"kind": "volume", "id": volume_id})
+
+    async def notify_snapshot(self, host: str, snapshot_id: str) -> None:
+        """Ask the agent of `host` to reconcile a snapshot."""
+        await self.runtime.bus.cast(agent_topic(host), {"kind": "snapshot", "id": snapshot_id})

@@ -44,9 +44,24 @@ def defaults(conf: VolumeSettings) -> dict[str, int]:
     }
 
 
+DEFAULT_CLASS = "default"
+
+
+async def class_defaults(s: AsyncSession, conf: VolumeSettings) -> dict[str, int]:
+    """The defaults: the `default` quota class's limits where set, the settings elsewhere."""
+    found = defaults(conf)
+    rows = await s.scalars(
+        select(m.VolumeQuotaClass).where(m.VolumeQuotaClass.class_name == DEFAULT_CLASS)
+    )
+    for row in rows:
+        if row.resource in found:
+            found[row.resource] = row.hard_limit
+    return found
+
+
 async def limits(s: AsyncSession, conf: VolumeSettings, project_id: str) -> dict[str, int]:
     """A project's limits: its own where set, the defaults elsewhere."""
-    found = defaults(conf)
+    found = await class_defaults(s, conf)
     rows = await s.scalars(select(m.VolumeQuota).where(m.VolumeQuota.project_id == project_id))
     for row in rows:
         if row.resource in found:
@@ -55,7 +70,7 @@ async def limits(s: AsyncSession, conf: VolumeSettings, project_id: str) -> dict
 
 
 async def usage(s: AsyncSession, project_id: str) -> dict[str, int]:
-    """What the project uses of each resource (volumes in any state count)."""
+    """What the project uses of each resource (volumes and snapshots in any state count)."""
     count, total = (
         await s.execute(
             select(
@@ -64,9 +79,27 @@ async def usage(s: AsyncSession, project_id: str) -> dict[str, int]:
             ).where(m.Volume.project_id == project_id)
         )
     ).one()
+    snaps, snap_total = (
+        await s.execute(
+            select(func.count(), func.coalesce(func.sum(m.Snapshot.size), 0)).where(
+                m.Snapshot.project_id == project_id
+            )
+        )
+    ).one()
     used = dict.fromkeys(RESOURCES, 0)
     used["volumes"] = int(count)
-    used["gigabytes"] = int(total)
+    used["snapshots"] = int(snaps)
+    # As Cinder's, `gigabytes` holds volumes and snapshots alike.
+    used["gigabytes"] = int(total) + int(snap_total)
+    backups, backup_total = (
+        await s.execute(
+            select(func.count(), func.coalesce(func.sum(m.Backup.size), 0)).where(
+                m.Backup.project_id == project_id
+            )
+        )
+    ).one()
+    used["backups"] = int(backups)
+    used["backup_gigabytes"] = int(backup_total)
     return used
 
 
@@ -79,12 +112,23 @@ async def lock_project(s: AsyncSession, project_id: str) -> None:
 
 
 async def reserve(
-    s: AsyncSession, conf: VolumeSettings, project_id: str, *, volumes: int, gigabytes: int
+    s: AsyncSession,
+    conf: VolumeSettings,
+    project_id: str,
+    *,
+    volumes: int,
+    gigabytes: int,
+    snapshots: int = 0,
 ) -> None:
-    """QuotaError (413) unless the project has room for that many more volumes and GiB."""
+    """QuotaError (413) unless the project has room for that many more volumes, snapshots, GiB."""
     await lock_project(s, project_id)
     found = await limits(s, conf, project_id)
     used = await usage(s, project_id)
+    allowed = found["snapshots"]
+    if snapshots and allowed != UNLIMITED and used["snapshots"] + snapshots > allowed:
+        raise faults.QuotaError(
+            f"Maximum number of snapshots allowed ({allowed}) exceeded for quota 'snapshots'."
+        )
     allowed = found["volumes"]
     if volumes and allowed != UNLIMITED and used["volumes"] + volumes > allowed:
         raise faults.QuotaError(

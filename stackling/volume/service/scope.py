@@ -51,3 +51,30 @@ def visible_types(ctx: RequestContext) -> ColumnElement[bool]:
     if ctx.is_admin:
         return true()
     return m.VolumeType.is_public.is_(True)
+
+
+def visible_snapshots(ctx: RequestContext, *, all_projects: bool = True) -> ColumnElement[bool]:
+    """SQL condition: snapshots the caller may see (for an admin, all or its project's)."""
+    if ctx.is_admin and all_projects:
+        return true()
+    if ctx.project_id is None:
+        return false()
+    return m.Snapshot.project_id == ctx.project_id
+
+
+def select_snapshots(ctx: RequestContext, *, all_projects: bool) -> Select[tuple[m.Snapshot]]:
+    """SELECT of the snapshots a list shows the caller."""
+    return select(m.Snapshot).where(visible_snapshots(ctx, all_projects=all_projects))
+
+
+async def load_snapshot(
+    s: AsyncSession, ctx: RequestContext, snapshot_id: str, *, for_update: bool = False
+) -> m.Snapshot:
+    """The snapshot if the caller may see it; Cinder's SnapshotNotFound otherwise."""
+    query = select(m.Snapshot).where(visible_snapshots(ctx), m.Snapshot.id == snapshot_id)
+    if for_update:
+        query = query.with_for_update()
+    row = await s.scalar(query.execution_options(populate_existing=True))
+    if row is None:
+        raise faults.snapshot_not_found(snapshot_id)
+    return row

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import ColumnElement, delete, exists, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from stackling.common import errors
@@ -12,9 +12,8 @@ from stackling.common.context import RequestContext
 from stackling.common.ids import new_uuid
 from stackling.volume import faults
 from stackling.volume import models as m
-from stackling.volume.service import policy
+from stackling.volume.service import policy, qos
 from stackling.volume.service.core import VolumeService
-from stackling.volume.service.scope import visible_types
 
 DEFAULT_DESCRIPTION = "Default Volume Type"
 # Extra specs any reader may see (Cinder's user-visible keys); the rest are the admin's.
@@ -37,6 +36,21 @@ class TypeRecord:
 
     vtype: m.VolumeType
     extra_specs: dict[str, str]
+    qos_specs_id: str | None = None
+
+
+def visible_types(ctx: RequestContext) -> ColumnElement[bool]:
+    """SQL condition: the types the caller may see and use (private ones need access)."""
+    if ctx.is_admin:
+        return true()
+    return _public_or_granted(ctx)
+
+
+async def _records(s: AsyncSession, rows: list[m.VolumeType]) -> list[TypeRecord]:
+    ids = [r.id for r in rows]
+    specs = await _specs(s, ids)
+    qos_ids = await qos.qos_ids_of_types(s, ids)
+    return [TypeRecord(r, specs[r.id], qos_ids.get(r.id)) for r in rows]
 
 
 async def _specs(s: AsyncSession, type_ids: list[str]) -> dict[str, dict[str, str]]:
@@ -93,15 +107,14 @@ async def list_types(
     if ctx.is_admin:
         choice = (is_public or "true").strip().lower()
         if choice in ("true", "1", "t", "yes"):
-            query = query.where(m.VolumeType.is_public.is_(True))
+            # As Cinder: public types, and the private ones the admin's project may use.
+            query = query.where(_public_or_granted(ctx))
         elif choice in ("false", "0", "f", "no"):
             query = query.where(m.VolumeType.is_public.is_(False))
         elif choice != "none":
             raise faults.InvalidInput(f"Invalid is_public filter [{is_public}]")
     async with svc.db.session() as s:
-        rows = list((await s.scalars(query)).all())
-        specs = await _specs(s, [r.id for r in rows])
-    return [TypeRecord(r, specs[r.id]) for r in rows]
+        return await _records(s, list((await s.scalars(query)).all()))
 
 
 async def show(svc: VolumeService, ctx: RequestContext, type_id: str) -> TypeRecord:
@@ -112,7 +125,7 @@ async def show(svc: VolumeService, ctx: RequestContext, type_id: str) -> TypeRec
         )
         if row is None:
             raise faults.type_not_found(type_id)
-        return TypeRecord(row, (await _specs(s, [row.id]))[row.id])
+        return (await _records(s, [row]))[0]
 
 
 async def show_default(svc: VolumeService, ctx: RequestContext) -> TypeRecord:
@@ -121,7 +134,7 @@ async def show_default(svc: VolumeService, ctx: RequestContext) -> TypeRecord:
         row = await default_type(s, svc)
         if row is None:
             raise errors.NotFound("Default volume type can not be found.")
-        return TypeRecord(row, (await _specs(s, [row.id]))[row.id])
+        return (await _records(s, [row]))[0]
 
 
 async def _name_taken(s: AsyncSession, name: str, but: str | None = None) -> None:
@@ -168,7 +181,7 @@ async def update(
             setattr(row, key, value)
         row.updated_at = m.now()
         await s.flush()
-        return TypeRecord(row, (await _specs(s, [row.id]))[row.id])
+        return (await _records(s, [row]))[0]
 
     return await svc.tx(_do)
 
@@ -186,9 +199,9 @@ async def delete_type(svc: VolumeService, ctx: RequestContext, type_id: str) -> 
         used = await s.scalar(select(func.count()).where(m.Volume.volume_type_id == type_id))
         if used:
             raise errors.BadRequest("Target volume type is still in use.")
-        await s.execute(
-            delete(m.VolumeTypeExtraSpec).where(m.VolumeTypeExtraSpec.type_id == type_id)
-        )
+        # SQLite may not enforce the cascades: the children go explicitly.
+        for child in (m.VolumeTypeExtraSpec, m.VolumeTypeQos, m.VolumeTypeProject):
+            await s.execute(delete(child).where(child.type_id == type_id))
         await s.delete(row)
 
     await svc.tx(_do)
@@ -245,5 +258,78 @@ async def delete_spec(svc: VolumeService, ctx: RequestContext, type_id: str, key
         if row is None:
             raise errors.NotFound(f"Volume Type {type_id} has no extra specs with key {key}.")
         await s.delete(row)
+
+    await svc.tx(_do)
+
+
+def _public_or_granted(ctx: RequestContext) -> ColumnElement[bool]:
+    granted = exists().where(
+        m.VolumeTypeProject.type_id == m.VolumeType.id,
+        m.VolumeTypeProject.project_id == ctx.project_id,
+    )
+    return or_(m.VolumeType.is_public.is_(True), granted)
+
+
+async def _private_type(s: AsyncSession, type_id: str) -> m.VolumeType:
+    row = await s.get(m.VolumeType, type_id)
+    if row is None:
+        raise faults.type_not_found(type_id)
+    return row
+
+
+async def list_access(svc: VolumeService, ctx: RequestContext, type_id: str) -> list[str]:
+    """The projects allowed to use a private type (admin); public types have no such list."""
+    policy.enforce(ctx, "volume_extension:volume_type_access")
+    async with svc.db.session() as s:
+        row = await _private_type(s, type_id)
+        if row.is_public:
+            raise errors.NotFound("Access list not available for public volume types.")
+        found = await s.scalars(
+            select(m.VolumeTypeProject.project_id)
+            .where(m.VolumeTypeProject.type_id == type_id)
+            .order_by(m.VolumeTypeProject.project_id)
+        )
+        return list(found)
+
+
+async def add_access(svc: VolumeService, ctx: RequestContext, type_id: str, project: str) -> None:
+    """Let a project use a private type (admin); 409 when it already may."""
+    policy.enforce(ctx, "volume_extension:volume_type_access:addProjectAccess")
+
+    async def _do(s: AsyncSession) -> None:
+        row = await _private_type(s, type_id)
+        if row.is_public:
+            raise errors.BadRequest(
+                "Invalid volume type: Type access modification is not applicable "
+                "to public volume type."
+            )
+        if await s.get(m.VolumeTypeProject, (type_id, project)) is not None:
+            raise errors.Conflict(
+                f"Volume type access for {type_id} / {project} combination already exists."
+            )
+        s.add(m.VolumeTypeProject(type_id=type_id, project_id=project))
+
+    await svc.tx(_do)
+
+
+async def remove_access(
+    svc: VolumeService, ctx: RequestContext, type_id: str, project: str
+) -> None:
+    """Withdraw a project's use of a private type (admin); 404 when it had none."""
+    policy.enforce(ctx, "volume_extension:volume_type_access:removeProjectAccess")
+
+    async def _do(s: AsyncSession) -> None:
+        row = await _private_type(s, type_id)
+        if row.is_public:
+            raise errors.BadRequest(
+                "Invalid volume type: Type access modification is not applicable "
+                "to public volume type."
+            )
+        grant = await s.get(m.VolumeTypeProject, (type_id, project))
+        if grant is None:
+            raise errors.NotFound(
+                f"Volume type access not found for {type_id} / {project} combination."
+            )
+        await s.delete(grant)
 
     await svc.tx(_do)

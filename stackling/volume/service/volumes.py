@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,21 +15,71 @@ from stackling.common.context import RequestContext
 from stackling.common.ids import new_uuid
 from stackling.volume import faults, states
 from stackling.volume import models as m
+from stackling.volume.service import attachments as volume_attachments
+from stackling.volume.service import images as volume_images
 from stackling.volume.service import listing, policy, quota, scope, types
 from stackling.volume.service.core import VolumeService
 
 
 @dataclass(slots=True)
 class VolumeCreate:
-    """A checked POST /volumes body."""
+    """A checked POST /volumes body; size None means the source's size."""
 
-    size: int
+    size: int | None
     name: str | None = None
     description: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
     volume_type: str | None = None
     availability_zone: str | None = None
     multiattach: bool = False
+    image_id: str | None = None
+    snapshot_id: str | None = None
+    source_volid: str | None = None
+
+
+@dataclass(slots=True)
+class DataSource:
+    """What a volume made from a snapshot or another volume takes from it."""
+
+    size: int | None = None
+    host: str | None = None
+    type_id: str | None = None
+    bootable: bool = False
+
+
+async def _data_source(s: AsyncSession, ctx: RequestContext, req: VolumeCreate) -> DataSource:
+    """The snapshot or volume a new volume copies (locked until the row is written)."""
+    if req.snapshot_id is not None:
+        snap = await scope.load_snapshot(s, ctx, req.snapshot_id, for_update=True)
+        if snap.status != states.SNAP_AVAILABLE:
+            raise faults.InvalidSnapshot(
+                "Originating snapshot status must be 'available' to create a volume from it, "
+                f"but current status is: {snap.status}."
+            )
+        parent = await s.get(m.Volume, snap.volume_id)
+        found = DataSource(snap.size, snap.host)
+        if parent is not None:
+            found.type_id, found.bootable = parent.volume_type_id, parent.bootable
+        if req.size is not None and req.size < snap.size:
+            raise faults.InvalidInput(
+                f"Volume size '{req.size}'GB cannot be smaller than the snapshot size "
+                f"{snap.size}GB. They must be >= original snapshot size."
+            )
+        return found
+    if req.source_volid is not None:
+        source = await scope.load_volume(s, ctx, req.source_volid, for_update=True)
+        if source.status not in states.SNAPSHOTTABLE:
+            raise faults.InvalidVolume(
+                f"Source volume {source.id} status must be available or in-use, "
+                f"but current status is: {source.status}."
+            )
+        if req.size is not None and req.size < source.size:
+            raise faults.InvalidInput(
+                f"Volume size '{req.size}'GB cannot be smaller than original volume size "
+                f"{source.size}GB. They must be >= original volume size."
+            )
+        return DataSource(source.size, source.host, source.volume_type_id, source.bootable)
+    return DataSource()
 
 
 @dataclass(slots=True)
@@ -39,6 +89,10 @@ class VolumeRecord:
     volume: m.Volume
     metadata: dict[str, str]
     type_name: str | None
+    # The source image's facts (Cinder's volume_glance_metadata); empty for most volumes.
+    image_metadata: dict[str, str] = field(default_factory=dict)
+    # Its volume_attachment rows, oldest first; the view shows the attached ones.
+    attachments: list[m.Attachment] = field(default_factory=list)
 
 
 async def _records(s: AsyncSession, rows: Sequence[m.Volume]) -> list[VolumeRecord]:
@@ -56,7 +110,23 @@ async def _records(s: AsyncSession, rows: Sequence[m.Volume]) -> list[VolumeReco
             select(m.VolumeType.id, m.VolumeType.name).where(m.VolumeType.id.in_(type_ids))
         )
         names = {tid: tname for tid, tname in found.all()}
-    return [VolumeRecord(v, meta[v.id], names.get(v.volume_type_id or "")) for v in rows]
+    image_meta: dict[str, dict[str, str]] = {vid: {} for vid in ids}
+    if ids:
+        for item in await s.scalars(
+            select(m.VolumeImageMetadata).where(m.VolumeImageMetadata.volume_id.in_(ids))
+        ):
+            image_meta[item.volume_id][item.key] = item.value
+    attached = await volume_attachments.for_volumes(s, ids)
+    return [
+        VolumeRecord(
+            v,
+            meta[v.id],
+            names.get(v.volume_type_id or ""),
+            image_meta[v.id],
+            attachments=attached[v.id],
+        )
+        for v in rows
+    ]
 
 
 async def _record(s: AsyncSession, row: m.Volume) -> VolumeRecord:
@@ -70,32 +140,56 @@ async def create(svc: VolumeService, ctx: RequestContext, req: VolumeCreate) -> 
     if zone != svc.conf.availability_zone:
         raise errors.BadRequest(f"Availability zone '{zone}' is invalid.")
     project_id = str(ctx.project_id)
+    image = None
+    if req.image_id is not None:
+        image = await volume_images.source_image(svc, ctx, req.image_id, req.size)
 
     async def _do(s: AsyncSession) -> VolumeRecord:
+        source = await _data_source(s, ctx, req)
+        size = req.size or source.size
+        if size is None:
+            raise errors.BadRequest("Invalid input received: 'size' is a required property.")
         if req.volume_type:
             vtype: m.VolumeType | None = await types.find(s, ctx, req.volume_type)
+        elif source.type_id is not None:
+            # As Cinder: a copy keeps its source's type unless told otherwise.
+            vtype = await s.get(m.VolumeType, source.type_id)
         else:
             vtype = await types.default_type(s, svc)
-        quota.check_size(await quota.limits(s, svc.conf, project_id), req.size)
-        await quota.reserve(s, svc.conf, project_id, volumes=1, gigabytes=req.size)
+        quota.check_size(await quota.limits(s, svc.conf, project_id), size)
+        await quota.reserve(s, svc.conf, project_id, volumes=1, gigabytes=size)
         row = m.Volume(
             id=new_uuid(),
             project_id=project_id,
             user_id=ctx.user_id,
             name=req.name,
             description=req.description,
-            size=req.size,
+            size=size,
             status=states.CREATING,
             availability_zone=zone,
-            multiattach=req.multiattach,
+            multiattach=req.multiattach
+            or await volume_attachments.type_allows_multiattach(s, vtype),
             volume_type_id=vtype.id if vtype is not None else None,
-            host=svc.host,
+            # A copy is made by the backend holding its source.
+            host=source.host or svc.host,
+            image_id=image.id if image is not None else None,
+            snapshot_id=req.snapshot_id,
+            source_volid=req.source_volid,
+            bootable=source.bootable,
         )
         s.add(row)
         for key, value in req.metadata.items():
             s.add(m.VolumeMetadata(volume_id=row.id, key=key, value=value))
         await s.flush()
-        return VolumeRecord(row, dict(req.metadata), vtype.name if vtype else None)
+        if image is not None:
+            s.add_all(volume_images.metadata_rows(row.id, image))
+            await s.flush()
+        return VolumeRecord(
+            row,
+            dict(req.metadata),
+            vtype.name if vtype else None,
+            dict(image.metadata) if image is not None else {},
+        )
 
     rec = await svc.tx(_do)
     await svc.notify(rec.volume.host, rec.volume.id)
@@ -207,42 +301,89 @@ async def _transition(
     return row
 
 
-async def delete_volume(svc: VolumeService, ctx: RequestContext, volume_id: str) -> None:
-    """Move the volume to `deleting`; the agent removes its data, then its row."""
-    await _transition(
-        svc,
-        ctx,
-        volume_id,
-        "volume:delete",
-        states.DELETABLE,
-        states.DELETING,
-        "Volume status must be available or error or error_restoring or error_extending or "
-        "error_managing and must not be migrating, attached, belong to a group, have "
-        "snapshots, awaiting a transfer, or be disassociated from snapshots after volume "
-        "transfer.",
-    )
+# Cinder's refusal of a delete, whichever condition failed.
+_UNDELETABLE = (
+    "Volume status must be available or error or error_restoring or error_extending or "
+    "error_managing and must not be migrating, attached, belong to a group, have "
+    "snapshots, awaiting a transfer, or be disassociated from snapshots after volume "
+    "transfer."
+)
+
+
+async def delete_volume(
+    svc: VolumeService,
+    ctx: RequestContext,
+    volume_id: str,
+    *,
+    cascade: bool = False,
+    force: bool = False,
+) -> None:
+    """Move the volume (and with `cascade` its snapshots) to `deleting` for the agent."""
+    action = "volume_extension:volume_admin_actions:force_delete" if force else "volume:delete"
+
+    async def _do(s: AsyncSession) -> m.Volume:
+        row = await scope.load_volume(s, ctx, volume_id, for_update=True)
+        policy.enforce(ctx, action, {"project_id": row.project_id})
+        if not force and row.status not in states.DELETABLE:
+            raise faults.InvalidVolume(_UNDELETABLE)
+        snaps = list(
+            await s.scalars(
+                select(m.Snapshot).where(m.Snapshot.volume_id == row.id).with_for_update()
+            )
+        )
+        if snaps and not cascade:
+            raise faults.InvalidVolume(_UNDELETABLE)
+        for snap in snaps:
+            if snap.status not in (*states.SNAP_DELETABLE, states.SNAP_DELETING):
+                raise faults.InvalidVolume(
+                    f"Snapshot {snap.id} of volume {row.id} is {snap.status}: a cascade "
+                    "deletes only snapshots that are available or in error."
+                )
+        copying = await s.scalar(
+            select(m.Volume.id).where(
+                or_(
+                    m.Volume.source_volid == row.id,
+                    m.Volume.snapshot_id.in_([snap.id for snap in snaps]),
+                ),
+                m.Volume.status == states.CREATING,
+            )
+        )
+        if copying is not None:
+            raise faults.InvalidVolume(
+                f"Volume {row.id} is the source of volume {copying}, which is still being created."
+            )
+        done = await s.execute(
+            sql_update(m.Volume)
+            .where(m.Volume.id == row.id, m.Volume.status == row.status)
+            .values(status=states.DELETING, updated_at=m.now())
+        )
+        if done.rowcount != 1:  # type: ignore[attr-defined]
+            raise errors.Conflict(f"Volume {volume_id} changed state during the request.")
+        for snap in snaps:
+            snap.status = states.SNAP_DELETING
+            snap.updated_at = m.now()
+        return row
+
+    row = await svc.tx(_do)
+    # The agent deletes the snapshots before the volume (see VolumeAgent.reconcile).
+    await svc.notify(row.host, row.id)
 
 
 async def force_delete(svc: VolumeService, ctx: RequestContext, volume_id: str) -> None:
-    """Delete whatever the volume's state (admin)."""
-    await _transition(
-        svc,
-        ctx,
-        volume_id,
-        "volume_extension:volume_admin_actions:force_delete",
-        None,
-        states.DELETING,
-        "",
-    )
+    """Delete whatever the volume's state (admin); snapshots still need a cascade."""
+    await delete_volume(svc, ctx, volume_id, force=True)
 
 
-async def extend(svc: VolumeService, ctx: RequestContext, volume_id: str, new_size: int) -> None:
-    """Grow an available volume: quota for the difference, then `extending` for the agent."""
+async def extend(
+    svc: VolumeService, ctx: RequestContext, volume_id: str, new_size: int, online: bool = False
+) -> None:
+    """Grow a volume (an in-use one when `online`): quota, then `extending` for the agent."""
+    allowed = states.EXTENDABLE_ONLINE if online else states.EXTENDABLE
 
     async def _do(s: AsyncSession) -> m.Volume:
         row = await scope.load_volume(s, ctx, volume_id, for_update=True)
         policy.enforce(ctx, "volume:extend", {"project_id": row.project_id})
-        if row.status not in states.EXTENDABLE:
+        if row.status not in allowed:
             raise faults.InvalidVolume(
                 f"Volume {row.id} status must be available or in-use to extend, "
                 f"but current status is: {row.status}."

@@ -46,6 +46,11 @@ async def test_types_and_extra_specs(admin: httpx.AsyncClient) -> None:
     fast = r.json()["volume_type"]
     assert fast["extra_specs"] == {"tier": "ssd"}
     assert fast["os-volume-type-access:is_public"] is True
+    # As Cinder's (and Tempest's schemas), a create or update answer shows no QoS link.
+    assert "qos_specs_id" not in fast
+    r = await admin.put(f"{V3}/types/{fast['id']}", json={"volume_type": {"description": "d"}})
+    assert r.status_code == 200 and "qos_specs_id" not in r.json()["volume_type"]
+    assert "os-volume-type-access:is_public" not in r.json()["volume_type"]
     r = await admin.post(f"{V3}/types", json={"volume_type": {"name": "fast"}})
     assert_fault(r, 409, "conflictingRequest")
     r = await admin.post(f"{V3}/types", json={"volume_type": {"name": " "}})

@@ -15,7 +15,8 @@ from stackling.volume.service import volumes as service
 
 async def extend(call: Call, volume_id: str, arg: Any) -> Response:
     """os-extend: grow the volume (202)."""
-    await service.extend(call.svc, call.ctx, volume_id, schemas.extend_size(arg))
+    online = call.version.at_least("3.42")
+    await service.extend(call.svc, call.ctx, volume_id, schemas.extend_size(arg), online)
     return call.reply(status=202)
 
 

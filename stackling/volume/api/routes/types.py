@@ -22,7 +22,10 @@ async def list_types(call: CallDep) -> Response:
 async def create_type(call: CallDep, body: Body) -> Response:
     """A new type (admin)."""
     rec = await service.create(call.svc, call.ctx, schemas.type_create(body))
-    return call.reply({"volume_type": views.volume_type(call, rec)})
+    # Cinder's create answer has no QoS association (a new type has none to show).
+    view = views.volume_type(call, rec)
+    view.pop("qos_specs_id", None)
+    return call.reply({"volume_type": view})
 
 
 @router.get("/types/default")
@@ -43,7 +46,11 @@ async def show_type(type_id: str, call: CallDep) -> Response:
 async def update_type(type_id: str, call: CallDep, body: Body) -> Response:
     """Rename, describe or publish a type (admin)."""
     rec = await service.update(call.svc, call.ctx, type_id, schemas.type_update(body))
-    return call.reply({"volume_type": views.volume_type(call, rec)})
+    # Cinder's update answer is the bare type, without the access and QoS extensions' keys.
+    view = views.volume_type(call, rec)
+    view.pop("qos_specs_id", None)
+    view.pop("os-volume-type-access:is_public", None)
+    return call.reply({"volume_type": view})
 
 
 @router.delete("/types/{type_id}")
@@ -84,4 +91,23 @@ async def update_spec(type_id: str, key: str, call: CallDep, body: Body) -> Resp
 async def delete_spec(type_id: str, key: str, call: CallDep) -> Response:
     """Remove one extra spec (admin; 202)."""
     await service.delete_spec(call.svc, call.ctx, type_id, key)
+    return call.reply(status=202)
+
+
+@router.get("/types/{type_id}/os-volume-type-access")
+async def list_access(type_id: str, call: CallDep) -> Response:
+    """The projects that may use a private type (admin)."""
+    found = await service.list_access(call.svc, call.ctx, type_id)
+    items = [{"volume_type_id": type_id, "project_id": project} for project in found]
+    return call.reply({"volume_type_access": items})
+
+
+@router.post("/types/{type_id}/action")
+async def type_action(type_id: str, call: CallDep, body: Body) -> Response:
+    """addProjectAccess / removeProjectAccess on a private type (admin; 202)."""
+    name, project = schemas.type_access_action(body)
+    if name == "addProjectAccess":
+        await service.add_access(call.svc, call.ctx, type_id, project)
+    else:
+        await service.remove_access(call.svc, call.ctx, type_id, project)
     return call.reply(status=202)

@@ -101,7 +101,8 @@ async def update_volume(volume_id: str, call: CallDep, body: Body) -> Response:
 @router.delete("/volumes/{volume_id}")
 async def delete_volume(volume_id: str, call: CallDep) -> Response:
     """Start deleting a volume (202)."""
-    await service.delete_volume(call.svc, call.ctx, volume_id)
+    cascade = schemas.boolean("cascade", call.params().get("cascade", "false"))
+    await service.delete_volume(call.svc, call.ctx, volume_id, cascade=cascade)
     return call.reply(status=202)
 
 
