@@ -140,6 +140,8 @@ ACTIONS: dict[str, Action] = {
         _action("console", {ACTIVE}, None),
         _action("attach_interface", {ACTIVE, PAUSED, STOPPED}, None),
         _action("detach_interface", {ACTIVE, PAUSED, STOPPED}, None),
+        _action("attach_volume", {ACTIVE, PAUSED, STOPPED, SUSPENDED, RESIZED}, None),
+        _action("detach_volume", {ACTIVE, PAUSED, STOPPED, SUSPENDED, RESIZED}, None),
         _action("migrate", {ACTIVE, STOPPED}, None),
         _action("shelve", {ACTIVE, STOPPED, PAUSED, SUSPENDED}, SHELVING),
         _action("shelve_offload", {SHELVED}, None),

@@ -22,7 +22,7 @@ from stackling.common.context import RequestContext
 from stackling.common.ids import new_uuid
 from stackling.compute import models as m
 from stackling.compute import states
-from stackling.compute.agent import interfaces, work
+from stackling.compute.agent import interfaces, volumes, work
 from stackling.compute.agent.images import ImageCache
 from stackling.compute.drivers.base import ComputeDriver, PowerState
 from stackling.compute.drivers.console import ConsoleStream
@@ -55,6 +55,8 @@ class ComputeAgent:
         self._consoles: dict[str, ConsoleStream] = {}
         # NIC hot-plugs one at a time: two attaches must not race for the same PCI slot.
         self._nic_changes = asyncio.Lock()
+        # Volume hot-plugs, one at a time per instance.
+        self._disk_changes: dict[str, asyncio.Lock] = {}
 
     # -- life cycle -------------------------------------------------------
 
@@ -172,6 +174,10 @@ class ComputeAgent:
             await self.driver.destroy(orphan)
             await work.remove_config_drive(self, orphan)
         for inst in mine:
+            try:
+                await volumes.recover(self, inst)
+            except Exception:
+                LOG.exception("recovering the volumes of %s failed", inst.uuid)
             self.queue.submit(inst.uuid)
         await self._fix_allocations(mine)
 
@@ -236,8 +242,24 @@ class ComputeAgent:
         if call == "detach_interface":
             async with self._nic_changes:
                 return await interfaces.detach(self, uuid, str(message.get("port_id")))
+        if call in ("attach_volume", "detach_volume", "extend_volume"):
+            return await self._volume_call(call, uuid, message)
         self.queue.submit(uuid)
         return None
+
+    async def _volume_call(self, call: str, uuid: str, message: dict[str, Any]) -> Any:
+        # One disk change per instance at a time: two attaches must not pick one slot.
+        async with self._volume_lock(uuid):
+            if call == "attach_volume":
+                return await volumes.attach(self, uuid, str(message.get("bdm")))
+            if call == "detach_volume":
+                return await volumes.detach(self, uuid, str(message.get("volume_id")))
+            return await volumes.extend(
+                self, uuid, str(message.get("volume_id")), int(message.get("size_bytes") or 0)
+            )
+
+    def _volume_lock(self, uuid: str) -> asyncio.Lock:
+        return self._disk_changes.setdefault(uuid, asyncio.Lock())
 
     async def open_console(self, uuid: str) -> ConsoleStream:
         """The instance's serial console, taken from whoever held it before."""

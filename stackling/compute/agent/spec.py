@@ -6,7 +6,7 @@ import base64
 from pathlib import Path
 
 from stackling.compute import models as m
-from stackling.compute.drivers.base import InstanceSpec
+from stackling.compute.drivers.base import InstanceSpec, VolumeSpec
 from stackling.compute.metadata.source import InstanceMetadataSource, KeyPair, VifInfo
 from stackling.compute.service.networking import nics
 
@@ -17,6 +17,7 @@ def instance_spec(
     image_path: Path | None,
     config_drive: Path | None,
     flavor: dict | None = None,
+    volumes: tuple[VolumeSpec, ...] = (),
 ) -> InstanceSpec:
     """The driver's view of an instance (with `flavor` overriding the row's, for resizes)."""
     flavor = flavor or instance.flavor
@@ -35,6 +36,7 @@ def instance_spec(
         nics=nics(instance.network_info),
         image_properties={k: str(v) for k, v in (meta.get("properties") or {}).items()},
         extra_specs=dict(flavor.get("extra_specs") or {}),
+        volumes=volumes,
     )
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from stackling.compute import models as m
 from stackling.compute import states
+from stackling.compute.agent import boot_volumes, volumes
 from stackling.compute.agent.spec import instance_spec, metadata_source
 from stackling.compute.drivers.base import DriverError, InstanceNotFound, PowerState
 from stackling.compute.metadata.configdrive import build_config_drive
@@ -70,7 +71,11 @@ async def _prepare(agent: ComputeAgent, instance: m.Instance, *, flavor: dict | 
             )
             await asyncio.to_thread(agent.config_drives.mkdir, parents=True, exist_ok=True)
             await build_config_drive(config_drive_files(source), drive)
-    return instance_spec(instance, image_path=image_path, config_drive=drive, flavor=flavor)
+    # Attached volumes come back with the domain (a hard reboot or rebuild keeps them).
+    disks = await volumes.instance_volumes(agent, instance.uuid)
+    return instance_spec(
+        instance, image_path=image_path, config_drive=drive, flavor=flavor, volumes=disks
+    )
 
 
 async def _finish(
@@ -147,12 +152,15 @@ async def build(agent: ComputeAgent, instance: m.Instance) -> None:
     """Spawn the guest; ACTIVE when it runs, ERROR with a fault when it cannot."""
     try:
         await networking.allocate(agent.svc, instance, agent.host)
+        await boot_volumes.prepare(agent, instance)
         spec = await _prepare(agent, instance)
         await agent.driver.spawn(spec)
+        await boot_volumes.complete(agent, instance)
     except Exception as exc:
         LOG.warning("build of %s on %s failed: %s", instance.uuid, agent.host, exc)
         with_context = DriverError(f"Build of instance {instance.uuid} aborted: {_message(exc)}")
         await agent.driver.destroy(instance.uuid)
+        await boot_volumes.give_back(agent, instance)
         if instance.vm_state != states.SHELVED_OFFLOADED:
             # As Nova: a server that failed to build keeps no ports.
             await networking.release(agent.svc, instance)
@@ -196,6 +204,9 @@ async def delete(agent: ComputeAgent, instance: m.Instance) -> None:
     """Tear the guest down and mark the instance deleted; allocations are given back."""
     await agent.driver.destroy(instance.uuid)
     await remove_config_drive(agent, instance.uuid)
+    # Volumes are freed (and deleted where asked) before the row says deleted: a crash
+    # in between deletes again and finds the mappings left.
+    await volumes.release_all(agent, instance)
 
     async def _done(s: AsyncSession) -> None:
         row = await s.scalar(

@@ -25,6 +25,7 @@ from stackling.compute.api.routes import (
     servers,
     usage,
     versions,
+    volume_attachments,
 )
 
 
@@ -39,6 +40,7 @@ def build_router() -> APIRouter:
         servers,
         server_actions,
         server_extras,
+        volume_attachments,
         flavors,
         keypairs,
         server_groups,

@@ -96,6 +96,13 @@ def _fault(record: ServerRecord, ctx: RequestContext) -> dict[str, Any] | None:
     return body
 
 
+def _volumes_attached(record: ServerRecord, mv: Version) -> list[dict[str, Any]]:
+    """Nova's os-extended-volumes:volumes_attached (delete_on_termination from 2.3)."""
+    if mv.at_least("2.3"):
+        return [{"id": vid, "delete_on_termination": dot} for vid, dot in record.volumes]
+    return [{"id": vid} for vid, _ in record.volumes]
+
+
 def detail(record: ServerRecord, mv: Version, ctx: RequestContext, links: Links) -> dict[str, Any]:
     """A server in GET /servers/detail and GET /servers/{id}."""
     inst = record.instance
@@ -125,7 +132,7 @@ def detail(record: ServerRecord, mv: Version, ctx: RequestContext, links: Links)
         "OS-EXT-STS:task_state": inst.task_state,
         "OS-EXT-STS:vm_state": inst.vm_state,
         "OS-EXT-STS:power_state": inst.power_state,
-        "os-extended-volumes:volumes_attached": [],
+        "os-extended-volumes:volumes_attached": _volumes_attached(record, mv),
     }
     if inst.security_groups:
         server["security_groups"] = [{"name": name} for name in inst.security_groups]

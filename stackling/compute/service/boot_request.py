@@ -12,7 +12,8 @@ from typing import Any
 
 from stackling.common import errors
 from stackling.common.microversion import Version
-from stackling.compute.service import checks
+from stackling.compute.service import block_devices, checks
+from stackling.compute.service.block_devices import BdmRequest
 
 # Nova limits user_data to 65535 bytes of base64 text.
 MAX_USER_DATA = 65535
@@ -46,7 +47,9 @@ class BootRequest:
     access_ip_v6: str | None = None
     group: str | None = None
     return_reservation_id: bool = False
+    # The server boots from a volume: block_devices has one with boot_index 0.
     boot_volume: bool = False
+    block_devices: list[BdmRequest] = field(default_factory=list)
 
 
 def bad(field_name: str, value: Any, why: str = "") -> errors.BadRequest:
@@ -187,25 +190,6 @@ def _security_groups(value: Any) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _bdms(value: Any) -> bool:
-    """True when the request boots from a volume (refused until block storage exists)."""
-    if value is None:
-        return False
-    if not isinstance(value, list):
-        raise bad("block_device_mapping_v2", value)
-    for bdm in value:
-        if not isinstance(bdm, dict):
-            raise bad("block_device_mapping_v2", value)
-        if (
-            bdm.get("source_type") in ("volume", "snapshot")
-            or bdm.get("destination_type") == "volume"
-        ):
-            raise errors.BadRequest(
-                "Block Device Mapping is Invalid: this cloud has no block storage service yet."
-            )
-    return False
-
-
 _KNOWN = {
     "name", "imageRef", "flavorRef", "min_count", "max_count", "key_name", "user_data",
     "metadata", "availability_zone", "security_groups", "networks", "config_drive",
@@ -245,7 +229,8 @@ def parse(body: dict[str, Any], mv: Version) -> BootRequest:
         flavor_ref=_ref(server["flavorRef"], "flavorRef"),
         image_ref=_ref(server["imageRef"], "imageRef") if server.get("imageRef") else "",
     )
-    req.boot_volume = _bdms(server.get("block_device_mapping_v2"))
+    req.block_devices = block_devices.parse(server, mv)
+    req.boot_volume = any(bdm.is_root for bdm in req.block_devices)
     if not req.image_ref and not req.boot_volume:
         raise errors.BadRequest("Missing imageRef attribute")
     min_count = _count(server, "min_count")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import CompoundSelect, String, func, literal, null, select, union_all
+from sqlalchemy import CompoundSelect, String, case, func, literal, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from stackling.compute import models as m
@@ -21,10 +21,13 @@ class ServerRecord:
     fault: m.InstanceFault | None = None
     server_groups: list[str] = field(default_factory=list)
     admin_password: str | None = None
+    # Attached volumes: (volume id, delete_on_termination), for volumes_attached.
+    volumes: list[tuple[str, bool]] = field(default_factory=list)
 
 
 def _related(uuids: list[str]) -> CompoundSelect:
-    """(instance, kind, a, b): metadata ("m", key, value), tags ("t", tag), groups ("g", uuid)."""
+    """(instance, kind, a, b): metadata ("m", key, value), tags ("t", tag), groups ("g", uuid),
+    volumes ("v", volume id, "1" when deleted with the server)."""
     none = null().cast(String)
     return union_all(
         select(
@@ -39,6 +42,15 @@ def _related(uuids: list[str]) -> CompoundSelect:
         select(m.ServerGroupMember.instance_uuid, literal("g", String), m.ServerGroup.uuid, none)
         .join(m.ServerGroup, m.ServerGroup.id == m.ServerGroupMember.group_id)
         .where(m.ServerGroupMember.instance_uuid.in_(uuids)),
+        select(
+            m.BlockDeviceMapping.instance_uuid,
+            literal("v", String),
+            m.BlockDeviceMapping.volume_id,
+            case((m.BlockDeviceMapping.delete_on_termination, "1"), else_="0"),
+        ).where(
+            m.BlockDeviceMapping.instance_uuid.in_(uuids),
+            m.BlockDeviceMapping.volume_id.is_not(None),
+        ),
     )
 
 
@@ -59,6 +71,8 @@ async def load_records(s: AsyncSession, instances: Sequence[m.Instance]) -> list
                 record.metadata[first] = second
             elif kind == "t":
                 record.tags.append(first)
+            elif kind == "v":
+                record.volumes.append((first, second == "1"))
             else:
                 record.server_groups.append(first)
     for record in records.values():

@@ -18,7 +18,14 @@ from stackling.common.ids import new_uuid
 from stackling.common.microversion import Version
 from stackling.compute import models as m
 from stackling.compute import states
-from stackling.compute.service import access, history, lookup, networking, quota
+from stackling.compute.service import (
+    access,
+    boot_volumes,
+    history,
+    lookup,
+    networking,
+    quota,
+)
 from stackling.compute.service.boot_request import BootRequest, parse, sanitize_hostname
 from stackling.compute.service.core import CONDUCTOR_TOPIC, ComputeService, host_topic
 from stackling.compute.service.records import ServerRecord, load_record, load_records
@@ -75,10 +82,11 @@ def _image_meta(record: Any) -> dict[str, Any]:
     }
 
 
-def _check_fits(flavor: m.Flavor, meta: dict[str, Any]) -> None:
+def _check_fits(flavor: m.Flavor, meta: dict[str, Any], boot_volume: bool = False) -> None:
     if meta["min_ram"] and flavor.memory_mb < meta["min_ram"]:
         raise errors.BadRequest("Flavor's memory is too small for requested image.")
-    if flavor.root_gb:
+    # A server booted from a volume has no local root disk for the image to fit on.
+    if flavor.root_gb and not boot_volume:
         if meta["min_disk"] and flavor.root_gb < meta["min_disk"]:
             raise errors.BadRequest("Flavor's disk is too small for requested image.")
         needed = max(meta["size"] or 0, meta["virtual_size"] or 0)
@@ -97,7 +105,17 @@ async def create(
             "Policy doesn't allow os_compute_api:servers:create:forced_host to be performed."
         )
     requested_networks = await networking.check_boot(svc, ctx, req.networks, req.security_groups)
-    meta = _image_meta(await _image_for_boot(svc, ctx, req.image_ref))
+    checked = None
+    if req.block_devices:
+
+        async def _meta_of(image_id: str) -> dict[str, Any]:
+            return _image_meta(await _image_for_boot(svc, ctx, image_id))
+
+        checked = await boot_volumes.check(svc, ctx, req.block_devices, req.max_count, _meta_of)
+    if req.boot_volume and checked is not None:
+        meta = checked.image_meta
+    else:
+        meta = _image_meta(await _image_for_boot(svc, ctx, req.image_ref))
     from stackling.compute.service import keypairs, server_groups
 
     keypair = await keypairs.keypair_for_boot(svc, ctx, req.key_name) if req.key_name else None
@@ -105,12 +123,17 @@ async def create(
     if req.availability_zone:
         await _check_zone(svc, req.availability_zone)
     reservation_id = "r-" + secrets.token_hex(4)
+    # Existing volumes are reserved for the server before it is recorded (one server only).
+    first_uuid = new_uuid()
+    reserved: dict[str, str] = {}
+    if checked is not None and boot_volumes.needs_reservation(checked):
+        reserved = await boot_volumes.reserve(svc, ctx, checked, first_uuid)
     config_drive = req.config_drive or svc.conf.force_config_drive
 
     # The flavor is copied into each server, so it is read before the write transaction.
     async with svc.db.session() as s:
         flavor = await lookup.flavor_for_boot(s, ctx, req.flavor_ref)
-        _check_fits(flavor, meta)
+        _check_fits(flavor, meta, req.boot_volume)
         snapshot = await lookup.flavor_snapshot(s, flavor)
 
     async def _create(s: AsyncSession) -> list[ServerRecord]:
@@ -122,7 +145,7 @@ async def create(
         created = []
         now = m.now()
         for index in range(count):
-            uuid = new_uuid()
+            uuid = first_uuid if index == 0 else new_uuid()
             password = req.admin_pass or new_password()
             name = req.name if count == 1 else f"{req.name}-{index + 1}"
             instance = m.Instance(
@@ -136,7 +159,8 @@ async def create(
                 launch_index=index,
                 availability_zone=req.availability_zone,
                 flavor=snapshot,
-                image_ref=req.image_ref,
+                # Nova shows no image for a server booted from a volume.
+                image_ref="" if req.boot_volume else req.image_ref,
                 image_meta=meta,
                 key_name=keypair.name if keypair else None,
                 key_data=keypair.public_key if keypair else None,
@@ -158,6 +182,8 @@ async def create(
             )
             s.add(instance)
             await s.flush()
+            if checked is not None:
+                boot_volumes.add_rows(s, uuid, checked, reserved)
             s.add_all(
                 m.InstanceMetadata(instance_uuid=uuid, key=k, value=v)
                 for k, v in req.metadata.items()
@@ -172,7 +198,11 @@ async def create(
         await s.flush()
         return created
 
-    records = await svc.tx(_create)
+    try:
+        records = await svc.tx(_create)
+    except BaseException:
+        await boot_volumes.unreserve(svc, ctx, reserved)
+        raise
     for record in records:
         await svc.bus.cast(CONDUCTOR_TOPIC, {"instance": record.instance.uuid})
     return Created(records, reservation_id, req.return_reservation_id)
