@@ -13,16 +13,23 @@ deleted at the end and no domain or volume file of the cloud is left.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import secrets
+import signal
+import subprocess
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from websockets.sync.client import connect
 
 from tests.support.cloud import Cloud, detached_cloud
+from tests.support.process import pid_alive, run, stackling_cmd
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]
 
@@ -265,3 +272,110 @@ def _first_id(text: str) -> str:
     found = re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", str(text))
     assert found, text
     return found.group(0)
+
+
+def _api(c: Cloud) -> tuple[str, dict[str, str]]:
+    token = c.openstack("token", "issue", "-f", "json")["id"]
+    return f"{c.url}/volume/v3", {"X-Auth-Token": token}
+
+
+def _disk_sources(c: Cloud, server: str) -> list[str]:
+    """The volume files the server's libvirt domain (live and persistent) has as disks."""
+    uuid = _server_id(c, server)
+    found = []
+    for flag in ([], ["--inactive"]):
+        xml = subprocess.run(
+            ["virsh", "-c", "qemu:///system", "dumpxml", *flag, uuid],
+            capture_output=True, text=True, timeout=60, check=True,
+        ).stdout  # fmt: skip
+        found += re.findall(r"<source file='([^']*/volume-[^']*)'", xml)
+    return found
+
+
+def test_sigkill_during_creates_from_image_and_a_live_snapshot(cloud: Cloud) -> None:
+    """Killed mid-way, the cloud restarts into volumes that are whole or in error, nothing else."""
+    c = cloud
+    c.openstack(
+        "quota", "set", "--volumes", "40", "--gigabytes", "100", "--snapshots", "20", "admin"
+    )
+    _boot(c, "crashvm", "--image", "cirros")
+    c.openstack("volume", "create", "--size", "1", "attached")
+    _volume_status(c, "attached", "available")
+    c.openstack("server", "add", "volume", "crashvm", "attached")
+    _volume_status(c, "attached", "in-use")
+    image_id = c.openstack("image", "show", "cirros", "-f", "json")["id"]
+    url, headers = _api(c)
+
+    def _create(n: int) -> int:
+        body = {"volume": {"size": 1, "imageRef": image_id, "name": f"crash-{n}"}}
+        return httpx.post(f"{url}/volumes", json=body, headers=headers, timeout=60).status_code
+
+    # The snapshot first, then the creates: the kill lands while they are copying.
+    attached_id = _volume(c, "attached")["id"]
+    r = httpx.post(
+        f"{url}/snapshots",
+        json={"snapshot": {"volume_id": attached_id, "force": True, "name": "crash-snap"}},
+        headers=headers,
+        timeout=60,
+    )
+    assert r.status_code == 202, r.text
+    with ThreadPoolExecutor(10) as pool:
+        codes = list(pool.map(_create, range(10)))
+    assert codes == [202] * 10, codes
+    pid = int((c.data_dir / "stackling.pid").read_text())
+    os.kill(pid, signal.SIGKILL)
+    _wait(lambda: not pid_alive(pid), "the killed server to be gone", 30)
+    up = run(
+        [*stackling_cmd(), "up", "--detach", "--data-dir", str(c.data_dir), "--port", str(c.port)],
+        env=c.env,
+        timeout=180,
+    )
+    assert up.returncode == 0, up.stdout + up.stderr
+
+    settled = ("available", "in-use", "error")
+    vols: list[dict[str, Any]] = []
+
+    def _all_settled() -> bool:
+        nonlocal vols
+        vols = c.openstack("volume", "list", "--long", "-f", "json")
+        return all(v["Status"] in settled for v in vols)
+
+    _wait(_all_settled, "every volume to settle after the restart", 300)
+    made = [v for v in vols if v["Name"].startswith("crash-")]
+    assert len(made) == 10, vols
+    base = c.data_dir / "compute" / "_base" / image_id
+    root = c.data_dir / "volume"
+    for vol in made:
+        if vol["Status"] == "error":
+            continue
+        assert vol["Status"] == "available", vol
+        # Intact: the volume holds exactly the image's data.
+        path = root / f"volume-{vol['ID']}.qcow2"
+        source = base if base.exists() else None
+        if source is not None:
+            cmp = subprocess.run(
+                ["qemu-img", "compare", "-U", str(source), str(path)],
+                capture_output=True, text=True, timeout=120, check=False,
+            )  # fmt: skip
+            assert cmp.returncode == 0, cmp.stdout + cmp.stderr
+    snaps: list[dict[str, Any]] = []
+
+    def _snap_settled() -> bool:
+        nonlocal snaps
+        snaps = c.openstack("volume", "snapshot", "list", "-f", "json")
+        return all(s["Status"] in ("available", "error") for s in snaps)
+
+    _wait(_snap_settled, "the snapshot to settle", 300)
+    assert _volume(c, "attached")["status"] == "in-use"
+    # No partial file, and every file belongs to a row.
+    names = {p.name for p in root.iterdir()}
+    assert not [n for n in names if n.endswith(".partial")], names
+    wanted = {f"volume-{v['ID']}.qcow2" for v in vols}
+    wanted |= {f"snapshot-{s['ID']}.qcow2" for s in snaps if s["Status"] == "available"}
+    assert {n for n in names if n.startswith(("volume-", "snapshot-"))} <= wanted, names
+    assert {f"volume-{v['ID']}.qcow2" for v in vols if v["Status"] != "error"} <= names
+    # The guest's definition has exactly its one attached volume.
+    sources = _disk_sources(c, "crashvm")
+    assert sources and {Path(s).name for s in sources} == {f"volume-{attached_id}.qcow2"}
+    for vol in made:
+        c.openstack("volume", "delete", vol["ID"])
