@@ -6,7 +6,8 @@ A bus message names a backup (`{"kind": "backup", "id"}`) on the topic
 into the backup target with a manifest written last, then becomes available
 and gives the volume back its previous status; a `deleting` one loses its
 objects and then its row; a `restoring` one has its image rebuilt from the
-chunks, every sha256 checked, and imported into the volume it names. A
+chunks, every sha256 checked, and imported into the volume it names, which
+also gets back the volume metadata the manifest kept. A
 `creating` backup whose manifest is missing is redone from the start (its
 partial chunks are removed first), so a crash at any point converges. On
 start-up the agent removes scratch files and partial writes, converges every
@@ -33,7 +34,7 @@ from stackling.volume.backup import chunks
 from stackling.volume.backup.base import BackupTargetError
 from stackling.volume.backup.registry import make_target
 from stackling.volume.drivers.base import BackendError
-from stackling.volume.service.backups import backup_topic, release_source
+from stackling.volume.service.backups import backup_topic, release_source, target_root
 from stackling.volume.service.core import VolumeService
 
 LOG = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ class BackupAgent:
         self.backend = svc.backend
         self.host = svc.host
         self.topic = backup_topic(svc.host)
-        root = svc.conf.backup_dir or svc.settings.data_dir / "backups"
+        root = target_root(svc)
         self.target = make_target(root)
         # Raw images on their way in or out live here, beside the target's data.
         self.scratch = root / ".scratch"
@@ -153,6 +154,7 @@ class BackupAgent:
 
     async def _store(self, row: m.Backup, container: str) -> int:
         parent = await self._parent_manifest(row)
+        metadata = await self._volume_metadata(row.volume_id)
         await asyncio.to_thread(self.scratch.mkdir, parents=True, exist_ok=True)
         raw = self.scratch / f"{row.id}.backup.raw"
         # A snapshot is read through a temporary volume named by the backup id: no
@@ -170,12 +172,20 @@ class BackupAgent:
                 volume_id=row.volume_id,
                 chunk_size=self.chunk_size,
                 parent=parent,
+                volume_metadata=metadata,
             )
         finally:
             await _unlink(raw)
             if row.snapshot_id:
                 await self.backend.delete(row.id)
         return stored.objects
+
+    async def _volume_metadata(self, volume_id: str) -> dict[str, str]:
+        async with self.svc.db.session() as s:
+            rows = await s.scalars(
+                select(m.VolumeMetadata).where(m.VolumeMetadata.volume_id == volume_id)
+            )
+            return {item.key: item.value for item in rows}
 
     async def _parent_manifest(self, row: m.Backup) -> dict[str, Any] | None:
         if row.parent_id is None:
@@ -242,7 +252,9 @@ class BackupAgent:
             return
         finally:
             await _unlink(raw)
-        await self._settle_restore(row, volume.id, states.AVAILABLE, None)
+        await self._settle_restore(
+            row, volume.id, states.AVAILABLE, None, chunks.volume_metadata(manifest)
+        )
 
     async def _claim_volume(self, row: m.Backup) -> m.Volume | None:
         """The `restoring-backup` volume to restore into; None (backup released) if gone."""
@@ -265,16 +277,27 @@ class BackupAgent:
         return None
 
     async def _settle_restore(
-        self, row: m.Backup, volume_id: str, volume_status: str, reason: str | None
+        self,
+        row: m.Backup,
+        volume_id: str,
+        volume_status: str,
+        reason: str | None,
+        metadata: dict[str, str] | None = None,
     ) -> None:
-        """The volume available (or error_restoring) and the backup available again."""
+        """The volume available (or error_restoring) and the backup available again.
+
+        A restored volume gets the backed-up volume's metadata merged into its own,
+        as Cinder's does, in the same transaction that makes it available.
+        """
 
         async def _do(s: AsyncSession) -> None:
-            await s.execute(
+            done = await s.execute(
                 update(m.Volume)
                 .where(m.Volume.id == volume_id, m.Volume.status == states.RESTORING_BACKUP)
                 .values(status=volume_status, error_reason=reason, updated_at=m.now())
             )
+            if done.rowcount == 1 and metadata:  # type: ignore[attr-defined]
+                await _merge_metadata(s, volume_id, metadata)
             await s.execute(
                 update(m.Backup)
                 .where(m.Backup.id == row.id, m.Backup.status == states.BACKUP_RESTORING)
@@ -299,6 +322,15 @@ class BackupAgent:
             )
 
         await self.svc.tx(_do)
+
+
+async def _merge_metadata(s: AsyncSession, volume_id: str, metadata: dict[str, str]) -> None:
+    for key, value in metadata.items():
+        item = await s.get(m.VolumeMetadata, (volume_id, key))
+        if item is None:
+            s.add(m.VolumeMetadata(volume_id=volume_id, key=key, value=value))
+        else:
+            item.value = value
 
 
 async def _unlink(path: Path) -> None:

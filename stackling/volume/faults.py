@@ -90,3 +90,32 @@ class InvalidBackup(errors.BadRequest):
 
     def __init__(self, reason: str) -> None:
         super().__init__(f"Invalid backup: {reason}")
+
+
+def group_type_not_found(group_type_id: str) -> errors.NotFound:
+    """Cinder's GroupTypeNotFound."""
+    return errors.NotFound(f"Group type {group_type_id} could not be found.")
+
+
+def group_not_found(group_id: str) -> errors.NotFound:
+    """Cinder's GroupNotFound."""
+    return errors.NotFound(f"Group {group_id} could not be found.")
+
+
+def group_snapshot_not_found(group_snapshot_id: str) -> errors.NotFound:
+    """Cinder's GroupSnapshotNotFound."""
+    return errors.NotFound(f"GroupSnapshot {group_snapshot_id} could not be found.")
+
+
+class InvalidGroup(errors.BadRequest):
+    """Cinder's InvalidGroup: the group's state or content does not allow the request."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Invalid Group: {reason}")
+
+
+class InvalidGroupSnapshot(errors.BadRequest):
+    """Cinder's InvalidGroupSnapshot."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Invalid GroupSnapshot: {reason}")

@@ -76,6 +76,8 @@ class Volume(Base):
     error_reason: Mapped[str | None] = mapped_column(Text)
     # An image upload in progress (os-volume_upload_image): the image it fills.
     upload_image_id: Mapped[str | None] = mapped_column(String(36))
+    # The generic volume group the volume belongs to (3.13), if any.
+    group_id: Mapped[str | None] = mapped_column(String(36), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
     updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
@@ -131,6 +133,8 @@ class Snapshot(Base):
     progress: Mapped[str] = mapped_column(String(16), default="0%")
     host: Mapped[str] = mapped_column(String(255), index=True)
     error_reason: Mapped[str | None] = mapped_column(Text)
+    # The group snapshot this snapshot was taken for (3.14), if any.
+    group_snapshot_id: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
     updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
@@ -282,3 +286,84 @@ class VolumeQuotaClass(Base):
     class_name: Mapped[str] = mapped_column(String(255), primary_key=True)
     resource: Mapped[str] = mapped_column(String(255), primary_key=True)
     hard_limit: Mapped[int] = mapped_column(Integer)
+
+
+class VolumeGroupType(Base):
+    """A group type: a name for a kind of generic volume group, with group specs."""
+
+    __tablename__ = "volume_group_types"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    is_public: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class VolumeGroupTypeSpec(Base):
+    """One key/value group spec of a group type."""
+
+    __tablename__ = "volume_group_type_specs"
+
+    group_type_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("volume_group_types.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255))
+
+
+class VolumeGroup(Base):
+    """A generic volume group: volumes of some volume types handled together."""
+
+    __tablename__ = "volume_groups"
+    __table_args__ = (Index("ix_volume_groups_project_created", "project_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[str | None] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(30), index=True)
+    availability_zone: Mapped[str] = mapped_column(String(255))
+    group_type_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("volume_group_types.id"), index=True
+    )
+    # Where a group made by create-from-src came from (at most one of the two).
+    group_snapshot_id: Mapped[str | None] = mapped_column(String(36))
+    source_group_id: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class VolumeGroupVolumeType(Base):
+    """A volume type the volumes of a group may have."""
+
+    __tablename__ = "volume_group_volume_types"
+
+    group_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("volume_groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    volume_type_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("volume_types.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class VolumeGroupSnapshot(Base):
+    """A snapshot of every volume of a group, taken together."""
+
+    __tablename__ = "volume_group_snapshots"
+    __table_args__ = (
+        Index("ix_volume_group_snapshots_project_created", "project_id", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[str | None] = mapped_column(String(255))
+    group_id: Mapped[str] = mapped_column(String(36), index=True)
+    group_type_id: Mapped[str] = mapped_column(String(36))
+    name: Mapped[str | None] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(30), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -54,6 +54,11 @@ SNAP_RESETTABLE = (
     "backing-up",
     SNAP_RESTORING,
 )
+# os-update_snapshot_status: the states a snapshot may move to from each it may be in.
+SNAP_STATUS_UPDATES = {
+    SNAP_CREATING: (SNAP_CREATING, SNAP_AVAILABLE, SNAP_ERROR),
+    SNAP_DELETING: (SNAP_DELETING, SNAP_ERROR_DELETING),
+}
 # A volume may be snapshotted or cloned in these (in-use needs force before 3.66).
 SNAPSHOTTABLE = (AVAILABLE, IN_USE)
 
@@ -109,3 +114,28 @@ BACKUP_DELETABLE = (BACKUP_AVAILABLE, BACKUP_ERROR)
 BACKUP_RESETTABLE = (BACKUP_AVAILABLE, BACKUP_ERROR)
 # A volume may be backed up in these (in-use needs force).
 BACKUPABLE = (AVAILABLE, IN_USE)
+
+# Generic volume group states (groups have no data of their own: available at once).
+GROUP_CREATING = "creating"
+GROUP_AVAILABLE = "available"
+GROUP_DELETING = "deleting"
+GROUP_ERROR = "error"
+# What a group DELETE accepts, and the states an admin may set with reset_status.
+GROUP_DELETABLE = (GROUP_AVAILABLE, GROUP_ERROR)
+GROUP_RESETTABLE = (GROUP_CREATING, GROUP_AVAILABLE, GROUP_DELETING, GROUP_ERROR, "updating")
+# A group's volumes may be added or removed in these (Cinder's lists).
+GROUP_ADDABLE = (AVAILABLE, IN_USE)
+GROUP_REMOVABLE = (AVAILABLE, IN_USE, ERROR, ERROR_DELETING)
+
+# Group snapshot states.
+GROUP_SNAP_CREATING = "creating"
+GROUP_SNAP_AVAILABLE = "available"
+GROUP_SNAP_DELETING = "deleting"
+GROUP_SNAP_ERROR = "error"
+GROUP_SNAP_DELETABLE = (GROUP_SNAP_AVAILABLE, GROUP_SNAP_ERROR)
+GROUP_SNAP_RESETTABLE = (
+    GROUP_SNAP_CREATING,
+    GROUP_SNAP_AVAILABLE,
+    GROUP_SNAP_DELETING,
+    GROUP_SNAP_ERROR,
+)

@@ -9,6 +9,9 @@ from stackling.volume.api.routes import (
     attachments,
     backend_info,
     backups,
+    group_snapshots,
+    group_types,
+    groups,
     qos_specs,
     quota_classes,
     quotas,
@@ -17,6 +20,7 @@ from stackling.volume.api.routes import (
     transfers,
     types,
     versions,
+    volume_metadata,
     volumes,
 )
 
@@ -26,6 +30,7 @@ def build_router() -> APIRouter:
     resources = APIRouter()
     for module in (
         volumes,
+        volume_metadata,
         attachments,
         types,
         quotas,
@@ -36,6 +41,9 @@ def build_router() -> APIRouter:
         services,
         backups,
         snapshots,
+        group_types,
+        groups,
+        group_snapshots,
     ):
         resources.include_router(module.router)
     router = APIRouter()

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import uuid
 from typing import Any
 
 from stackling.common import errors
+from stackling.volume import faults
 from stackling.volume.service.types import TypeCreate
 from stackling.volume.service.volumes import VolumeCreate
 
 MAX_INT = 0x7FFFFFFF
 # Sources a volume may be created from; each answers 400 until it is implemented.
-UNSUPPORTED_SOURCES = ("backup_id", "group_id")
+UNSUPPORTED_SOURCES = ("backup_id",)
 TRUE_STRINGS = ("1", "t", "true", "on", "y", "yes")
 FALSE_STRINGS = ("0", "f", "false", "off", "n", "no")
+# An integer as text: ASCII digits (int() also reads other scripts' digits, and not "²").
+_INTEGER_TEXT = re.compile(r"-?[0-9]+")
 
 
 def invalid(attr: str, value: Any, reason: str) -> errors.BadRequest:
@@ -52,12 +56,22 @@ def name(attr: str, value: Any) -> str:
     return value
 
 
+def _integer_text(value: Any) -> Any:
+    """The int a string of (at most 20) ASCII digits spells; any other value as it is."""
+    if isinstance(value, str):
+        text = value.strip()
+        # More digits than any limit has: refused as a string, before int() refuses them.
+        if _INTEGER_TEXT.fullmatch(text) and len(text) <= 20:
+            return int(text)
+    return value
+
+
 def size(attr: str, value: Any) -> int:
     """A volume size: an integer (or a string of digits) of at least 1 GiB."""
     if isinstance(value, bool):
         raise invalid(attr, value, f"{value!r} is not of type 'integer', 'string'")
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
+    if isinstance(value, str) and not value.strip().startswith("-"):
+        value = _integer_text(value)
     if not isinstance(value, int):
         raise invalid(attr, value, f"{value!r} is not of type 'integer', 'string'")
     if value < 1:
@@ -125,6 +139,7 @@ def volume_create(body: Any) -> VolumeCreate:
         image_id=image_ref(vol.get("imageRef", vol.get("image_id"))),
         snapshot_id=uuid_ref("snapshot_id", vol.get("snapshot_id")),
         source_volid=uuid_ref("source_volid", vol.get("source_volid")),
+        group_id=uuid_ref("group_id", vol.get("group_id")),
     )
 
 
@@ -171,6 +186,13 @@ def action(body: Any) -> tuple[str, Any]:
         raise errors.BadRequest("There is either no action or more than one in the request body.")
     ((name_, arg),) = body.items()
     return name_, arg
+
+
+def action_flag(arg: Any, attr: str) -> bool:
+    """The required boolean of an action such as os-set_bootable or os-update_readonly_flag."""
+    if not isinstance(arg, dict) or attr not in arg:
+        raise faults.InvalidInput(f"Must specify {attr} in request.")
+    return boolean(attr, arg[attr])
 
 
 def extend_size(arg: Any) -> int:
@@ -254,8 +276,7 @@ def quota_update(body: Any, known: tuple[str, ...]) -> dict[str, int]:
             continue
         if key not in known:
             raise errors.BadRequest(f"Bad key(s) in quota set: {key}")
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-            value = int(value)
+        value = _integer_text(value)
         if isinstance(value, bool) or not isinstance(value, int):
             raise invalid(key, value, f"{value!r} is not of type 'integer'")
         if value < -1:

@@ -33,7 +33,7 @@ def detail(call: Call, rec: SnapshotRecord, *, extended: bool = True) -> dict[st
         out["os-extended-snapshot-attributes:progress"] = snap.progress
         out["os-extended-snapshot-attributes:project_id"] = snap.project_id
     if mv.at_least("3.14"):
-        out["group_snapshot_id"] = None
+        out["group_snapshot_id"] = snap.group_snapshot_id
     if mv.at_least("3.41"):
         out["user_id"] = snap.user_id
     if mv.at_least("3.65"):

@@ -84,7 +84,7 @@ def detail(call: Call, rec: VolumeRecord) -> dict[str, Any]:
         out["os-vol-mig-status-attr:migstat"] = None
         out["os-vol-mig-status-attr:name_id"] = None
     if mv.at_least("3.13"):
-        out["group_id"] = None
+        out["group_id"] = v.group_id
     if mv.at_least("3.21") and admin:
         out["provider_id"] = None
     if mv.at_least("3.48"):

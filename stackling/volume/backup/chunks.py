@@ -4,7 +4,8 @@ The manifest (`manifest.json`, written last) lists each chunk of the image with
 its offset, length and sha256, and how it is stored: `data` (a `chunk-<n>`
 object of this backup), `zero` (all zero bytes, nothing stored) or `parent`
 (unchanged since the backup it names, whose `chunk-<n>` object holds it). It
-also holds the sha256 of the whole image, checked again on restore.
+also holds the sha256 of the whole image, checked again on restore, and the
+volume's user metadata at backup time, which a restore gives the volume back.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ async def store(
     volume_id: str,
     chunk_size: int,
     parent: dict[str, Any] | None = None,
+    volume_metadata: dict[str, str] | None = None,
 ) -> Stored:
     """Chunk the raw image into the target; chunks equal to the parent's are referenced."""
     total = (await asyncio.to_thread(raw.stat)).st_size
@@ -107,6 +109,7 @@ async def store(
         "size": total,
         "sha256": whole.hexdigest(),
         "chunks": entries,
+        "volume_metadata": dict(volume_metadata or {}),
     }
     await target.write(container, backup_id, MANIFEST, json.dumps(manifest).encode())
     return Stored(manifest, objects)
@@ -122,6 +125,26 @@ async def load_manifest(target: BackupTarget, container: str, backup_id: str) ->
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise CorruptBackup(f"manifest of backup {backup_id} is not a {FORMAT} manifest")
     return manifest
+
+
+def volume_metadata(manifest: dict[str, Any]) -> dict[str, str]:
+    """The volume metadata a manifest kept (none in manifests written before it did)."""
+    found = manifest.get("volume_metadata")
+    if not isinstance(found, dict):
+        return {}
+    return {str(k): str(v) for k, v in found.items()}
+
+
+def borrowed(manifest: dict[str, Any], backup_id: str, container: str) -> dict[str, Any]:
+    """A manifest for backup `backup_id` whose chunks are all read from the manifest's backup."""
+    entries = []
+    for entry in manifest["chunks"]:
+        entry = dict(entry)
+        if entry["kind"] == "data":
+            entry["kind"] = "parent"
+            entry["backup_id"], entry["container"] = manifest["backup_id"], manifest["container"]
+        entries.append(entry)
+    return {**manifest, "backup_id": backup_id, "container": container, "chunks": entries}
 
 
 def _sparse(path: Path, size: int) -> None:

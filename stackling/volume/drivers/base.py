@@ -12,6 +12,26 @@ class BackendError(Exception):
     """The backend failed (disk full, a tool failed...); the message says why."""
 
 
+# Glance's disk_format names as qemu-img calls them; others are refused.
+_QEMU_FORMATS = {
+    "raw": "raw",
+    "iso": "raw",
+    "qcow2": "qcow2",
+    "vmdk": "vmdk",
+    "vdi": "vdi",
+    "vhd": "vpc",
+    "vhdx": "vhdx",
+}
+
+
+def qemu_format(disk_format: str, backend: str) -> str:
+    """qemu-img's name for a Glance disk_format; BackendError for one it cannot convert."""
+    fmt = _QEMU_FORMATS.get(disk_format)
+    if fmt is None:
+        raise BackendError(f"the {backend} backend cannot convert disk format {disk_format!r}")
+    return fmt
+
+
 class VolumeBackend(Protocol):
     """Where volume data lives. Every call is idempotent, so the agent may repeat it."""
 

@@ -13,12 +13,13 @@ import contextlib
 import json
 import os
 import re
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 from stackling.common import commands
 from stackling.volume.drivers import live_copy
-from stackling.volume.drivers.base import GIB, BackendError
+from stackling.volume.drivers.base import GIB, BackendError, qemu_format
 
 TIMEOUT_S = 60.0
 _NAME = re.compile(r"^volume-([0-9a-fA-F-]{36})\.qcow2$")
@@ -52,6 +53,17 @@ async def _unlink(path: Path) -> None:
         await asyncio.to_thread(path.unlink)
 
 
+@contextlib.asynccontextmanager
+async def _built(partial: Path, final: Path) -> AsyncIterator[Path]:
+    """Build a file at `partial`; renamed to `final` once the block succeeds, else removed."""
+    try:
+        yield partial
+        # os.replace is atomic: a reader sees the old data or the new, never a mix.
+        await asyncio.to_thread(os.replace, partial, final)
+    finally:
+        await _unlink(partial)
+
+
 class FileBackend:
     """qcow2 files in one directory."""
 
@@ -73,13 +85,8 @@ class FileBackend:
         if final.exists():
             return
         await asyncio.to_thread(self.root.mkdir, parents=True, exist_ok=True)
-        partial = self._partial(volume_id)
-        try:
+        async with _built(self._partial(volume_id), final) as partial:
             await run(["qemu-img", "create", "-q", "-f", "qcow2", str(partial), str(size_gb * GIB)])
-            await asyncio.to_thread(os.replace, partial, final)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                await asyncio.to_thread(partial.unlink)
 
     async def extend(self, volume_id: str, size_gb: int) -> None:
         """qemu-img resize, unless the image is that big already."""
@@ -93,8 +100,7 @@ class FileBackend:
     async def delete(self, volume_id: str) -> None:
         """Unlink the file (and any partial one)."""
         for path in (self.path_of(volume_id), self._partial(volume_id)):
-            with contextlib.suppress(FileNotFoundError):
-                await asyncio.to_thread(path.unlink)
+            await _unlink(path)
 
     async def size_of(self, volume_id: str) -> int | None:
         """The image's virtual size in GiB, from qemu-img info."""
@@ -131,12 +137,8 @@ class FileBackend:
         final = self.snapshot_path(snapshot_id)
         if final.exists():
             return
-        partial = self._snapshot_partial(snapshot_id)
-        try:
+        async with _built(self._snapshot_partial(snapshot_id), final) as partial:
             await self._copy_volume(volume_id, partial)
-            await asyncio.to_thread(os.replace, partial, final)
-        finally:
-            await _unlink(partial)
 
     async def delete_snapshot(self, snapshot_id: str) -> None:
         """Unlink the snapshot's file (and any partial one)."""
@@ -158,26 +160,18 @@ class FileBackend:
         source = self.snapshot_path(snapshot_id)
         if not source.exists():
             raise BackendError(f"snapshot {snapshot_id} has no file in {self.root}")
-        partial = self._partial(volume_id)
-        try:
+        async with _built(self._partial(volume_id), final) as partial:
             await _convert(source, partial)
             await _grow(partial, size_gb)
-            await asyncio.to_thread(os.replace, partial, final)
-        finally:
-            await _unlink(partial)
 
     async def clone(self, volume_id: str, source_volume_id: str, size_gb: int) -> None:
         """Copy the source into a partial volume, grow it to `size_gb`, rename it."""
         final = self.path_of(volume_id)
         if final.exists():
             return
-        partial = self._partial(volume_id)
-        try:
+        async with _built(self._partial(volume_id), final) as partial:
             await self._copy_volume(source_volume_id, partial)
             await _grow(partial, size_gb)
-            await asyncio.to_thread(os.replace, partial, final)
-        finally:
-            await _unlink(partial)
 
     async def revert_to_snapshot(self, volume_id: str, snapshot_id: str) -> None:
         """Convert the snapshot beside the volume, then rename it over the volume (atomic)."""
@@ -187,13 +181,9 @@ class FileBackend:
         source = self.snapshot_path(snapshot_id)
         if not source.exists():
             raise BackendError(f"snapshot {snapshot_id} has no file in {self.root}")
-        partial = self._partial(volume_id)
-        try:
+        async with _built(self._partial(volume_id), self.path_of(volume_id)) as partial:
             await _convert(source, partial)
             await _grow(partial, size_gb)
-            await asyncio.to_thread(os.replace, partial, self.path_of(volume_id))
-        finally:
-            await _unlink(partial)
 
     def snapshot_path(self, snapshot_id: str) -> Path:
         """Where the snapshot's file is."""
@@ -229,52 +219,24 @@ class FileBackend:
         if final.exists() and not replace:
             return
         await asyncio.to_thread(self.root.mkdir, parents=True, exist_ok=True)
-        partial = self._partial(volume_id)
-        fmt = self._qemu_format(source_format)
-        try:
+        fmt = qemu_format(source_format, self.name)
+        async with _built(self._partial(volume_id), final) as partial:
             await run(
                 ["qemu-img", "convert", "-q", "-f", fmt, "-O", "qcow2", str(source), str(partial)],
-                timeout_s=self.COPY_TIMEOUT_S,
+                timeout_s=COPY_TIMEOUT_S,
             )
-            out = await run(["qemu-img", "info", "--output=json", str(partial)])
-            if int(json.loads(out)["virtual-size"]) < size_gb * GIB:
-                await run(["qemu-img", "resize", "-q", str(partial), str(size_gb * GIB)])
-            # os.replace is atomic: a reader sees the old data or the new, never a mix.
-            await asyncio.to_thread(os.replace, partial, final)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                await asyncio.to_thread(partial.unlink)
+            await _grow(partial, size_gb)
 
     async def export_image(self, volume_id: str, dest: Path, dest_format: str) -> None:
         """qemu-img convert the volume to `dest`; -U because a guest may hold it open."""
         path = self.path_of(volume_id)
         if not path.exists():
             raise BackendError(f"volume {volume_id} has no file in {self.root}")
-        fmt = self._qemu_format(dest_format)
+        fmt = qemu_format(dest_format, self.name)
         await run(
             ["qemu-img", "convert", "-q", "-U", "-f", "qcow2", "-O", fmt, str(path), str(dest)],
-            timeout_s=self.COPY_TIMEOUT_S,
+            timeout_s=COPY_TIMEOUT_S,
         )
-
-    # Copying a whole image takes longer than creating or resizing one.
-    COPY_TIMEOUT_S = 3600.0
-    # Glance's disk_format names qemu-img calls otherwise; others are refused.
-    _QEMU_FORMATS = {
-        "raw": "raw",
-        "iso": "raw",
-        "qcow2": "qcow2",
-        "vmdk": "vmdk",
-        "vdi": "vdi",
-        "vhd": "vpc",
-        "vhdx": "vhdx",
-    }
-
-    @classmethod
-    def _qemu_format(cls, disk_format: str) -> str:
-        fmt = cls._QEMU_FORMATS.get(disk_format)
-        if fmt is None:
-            raise BackendError(f"the file backend cannot convert disk format {disk_format!r}")
-        return fmt
 
     # --- attachments ---
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from stackling.common import commands
-from stackling.volume.drivers.base import GIB, BackendError
+from stackling.volume.drivers.base import GIB, BackendError, qemu_format
 
 TIMEOUT_S = 60.0
 # Copies read and write whole volumes: far longer than a create may take.
@@ -35,23 +35,6 @@ PARTIAL_PREFIX = "partial-"
 # Without udev (containers, minimal hosts) LVM would wait forever for udev to make the
 # device nodes: then it makes them itself and does not wait.
 _NO_UDEV = "activation { udev_sync = 0 udev_rules = 0 }"
-# Glance's disk_format names as qemu-img calls them; others are refused.
-_QEMU_FORMATS = {
-    "raw": "raw",
-    "iso": "raw",
-    "qcow2": "qcow2",
-    "vmdk": "vmdk",
-    "vdi": "vdi",
-    "vhd": "vpc",
-    "vhdx": "vhdx",
-}
-
-
-def _qemu_format(disk_format: str) -> str:
-    fmt = _QEMU_FORMATS.get(disk_format)
-    if fmt is None:
-        raise BackendError(f"the lvm backend cannot convert disk format {disk_format!r}")
-    return fmt
 
 
 def _udev_running() -> bool:
@@ -303,7 +286,7 @@ class LvmBackend:
         held = await self._lvs()
         if final in held and not replace:
             return
-        fmt = _qemu_format(source_format)
+        fmt = qemu_format(source_format, self.name)
         info = json.loads(
             await self._run(["qemu-img", "info", "-f", fmt, "--output=json", str(source)])
         )
@@ -351,7 +334,7 @@ class LvmBackend:
         name = f"volume-{volume_id}"
         if name not in await self._lvs():
             raise self._missing("volume", volume_id)
-        fmt = _qemu_format(dest_format)
+        fmt = qemu_format(dest_format, self.name)
         await self._activate(name)
         source = str(self.path_of(volume_id))
         await self._run(

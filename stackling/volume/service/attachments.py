@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, delete, false, select, true
-from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from stackling.common import errors
@@ -20,7 +19,7 @@ from stackling.common.context import RequestContext
 from stackling.common.ids import new_uuid
 from stackling.volume import faults, states
 from stackling.volume import models as m
-from stackling.volume.service import policy, scope
+from stackling.volume.service import policy, scope, transitions
 from stackling.volume.service.core import VolumeService
 
 MODES = ("rw", "ro")
@@ -65,13 +64,7 @@ async def _load(
 
 async def _set_status(s: AsyncSession, volume: m.Volume, target: str, **values: Any) -> None:
     """Compare-and-set the volume's status from what was read; a lost race is refused."""
-    done = await s.execute(
-        sql_update(m.Volume)
-        .where(m.Volume.id == volume.id, m.Volume.status == volume.status)
-        .values(status=target, updated_at=m.now(), **values)
-    )
-    if done.rowcount != 1:  # type: ignore[attr-defined]
-        raise faults.InvalidVolume(f"Volume {volume.id} changed state during the request.")
+    await transitions.compare_and_set(s, volume, target, refused=faults.InvalidVolume, **values)
 
 
 async def for_volumes(s: AsyncSession, volume_ids: Sequence[str]) -> dict[str, list[m.Attachment]]:
@@ -322,18 +315,25 @@ async def begin_detaching(svc: VolumeService, ctx: RequestContext, volume_id: st
     )
 
 
-async def roll_detaching(svc: VolumeService, ctx: RequestContext, volume_id: str) -> None:
-    """A detach gave up: the volume is in-use again (a no-op from any other state)."""
+async def _settle(
+    svc: VolumeService, ctx: RequestContext, volume_id: str, action: str, status: str
+) -> None:
+    """A volume in `status` goes back to what its attachments say (a no-op from elsewhere)."""
 
     async def _do(s: AsyncSession) -> None:
         volume = await scope.load_volume(s, ctx, volume_id, for_update=True)
-        policy.enforce(
-            ctx, "volume_extension:volume_actions:roll_detaching", {"project_id": volume.project_id}
-        )
-        if volume.status == states.DETACHING:
+        policy.enforce(ctx, action, {"project_id": volume.project_id})
+        if volume.status == status:
             await _set_status(s, volume, await _status_after(s, volume.id))
 
     await svc.tx(_do)
+
+
+async def roll_detaching(svc: VolumeService, ctx: RequestContext, volume_id: str) -> None:
+    """A detach gave up: the volume is in-use again (a no-op from any other state)."""
+    await _settle(
+        svc, ctx, volume_id, "volume_extension:volume_actions:roll_detaching", states.DETACHING
+    )
 
 
 async def reserve(svc: VolumeService, ctx: RequestContext, volume_id: str) -> None:
@@ -358,16 +358,9 @@ async def reserve(svc: VolumeService, ctx: RequestContext, volume_id: str) -> No
 
 async def unreserve(svc: VolumeService, ctx: RequestContext, volume_id: str) -> None:
     """Legacy os-unreserve: an attaching volume goes back to what its attachments say."""
-
-    async def _do(s: AsyncSession) -> None:
-        volume = await scope.load_volume(s, ctx, volume_id, for_update=True)
-        policy.enforce(
-            ctx, "volume_extension:volume_actions:unreserve", {"project_id": volume.project_id}
-        )
-        if volume.status == states.ATTACHING:
-            await _set_status(s, volume, await _status_after(s, volume.id))
-
-    await svc.tx(_do)
+    await _settle(
+        svc, ctx, volume_id, "volume_extension:volume_actions:unreserve", states.ATTACHING
+    )
 
 
 async def attach_legacy(
@@ -488,5 +481,13 @@ async def update_readonly(
                 f"but the current status is {volume.status}."
             )
         await _set_status(s, volume, states.AVAILABLE, readonly=readonly)
+        # Cinder keeps the flag as admin metadata that volume views show among the
+        # metadata ("readonly": "True"/"False"); the column is what attaching reads.
+        await s.execute(
+            delete(m.VolumeMetadata).where(
+                m.VolumeMetadata.volume_id == volume.id, m.VolumeMetadata.key == "readonly"
+            )
+        )
+        s.add(m.VolumeMetadata(volume_id=volume.id, key="readonly", value=str(readonly)))
 
     await svc.tx(_do)

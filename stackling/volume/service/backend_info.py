@@ -23,7 +23,8 @@ from stackling.volume.service import policy
 from stackling.volume.service.core import VolumeService
 
 GIB = 1 << 30
-VENDOR = "Stackling"
+# Cinder's reference drivers (LVM, NFS) say "Open Source"; so does this one.
+VENDOR = "Open Source"
 DRIVER_VERSION = "1.0.0"
 # What each backend's data path looks like to a compute host.
 _PROTOCOLS = {"file": "file", "lvm": "local", "fake": "fake"}

@@ -5,21 +5,20 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from stackling.common import errors
 from stackling.common.context import RequestContext
 from stackling.common.ids import new_uuid
 from stackling.volume import faults, states
 from stackling.volume import models as m
-from stackling.volume.service import backup_listing, policy, quota, scope, volumes
+from stackling.volume.service import listing, policy, quota, scope, transitions, volumes
 from stackling.volume.service.backup_scope import load_backup, select_backups
 from stackling.volume.service.core import VolumeService
-from stackling.volume.service.listing import ListQuery
 
 TOPIC_PREFIX = "volume-backup."
 # Swift's and Cinder's default container name.
@@ -27,6 +26,11 @@ DEFAULT_CONTAINER = "volumebackups"
 # A restore into a new volume waits this long (polls x interval) for it to be built.
 RESTORE_WAIT_POLLS = 1200
 RESTORE_WAIT_POLL_S = 0.05
+
+
+def target_root(svc: VolumeService) -> Path:
+    """Where this host's backup target keeps its data."""
+    return svc.conf.backup_dir or svc.settings.data_dir / "backups"
 
 
 def backup_topic(host: str) -> str:
@@ -37,6 +41,24 @@ def backup_topic(host: str) -> str:
 async def notify(svc: VolumeService, host: str, backup_id: str) -> None:
     """Ask the backup agent of `host` to reconcile a backup (the message names it only)."""
     await svc.runtime.bus.cast(backup_topic(host), {"kind": "backup", "id": backup_id})
+
+
+LISTING = listing.Listing(
+    model=m.Backup,
+    select=select_backups,
+    sort_keys={
+        **listing.common_sort_keys(m.Backup),
+        "volume_id": listing.column(m.Backup.volume_id),
+        "container": listing.blank_if_null(m.Backup.container),
+        "data_timestamp": listing.column(m.Backup.data_timestamp),
+    },
+    filters={
+        "name": listing.equals(m.Backup.name),
+        "display_name": listing.equals(m.Backup.name),
+        "status": listing.equals(m.Backup.status),
+        "volume_id": listing.equals(m.Backup.volume_id),
+    },
+)
 
 
 @dataclass(slots=True)
@@ -155,13 +177,9 @@ async def create(svc: VolumeService, ctx: RequestContext, req: BackupCreate) -> 
             snapshot.status = states.BACKING_UP
             snapshot.updated_at = m.now()
         else:
-            done = await s.execute(
-                sql_update(m.Volume)
-                .where(m.Volume.id == volume.id, m.Volume.status == volume.status)
-                .values(status=states.BACKING_UP, previous_status=volume.status, updated_at=m.now())
+            await transitions.compare_and_set(
+                s, volume, states.BACKING_UP, previous_status=volume.status
             )
-            if done.rowcount != 1:  # type: ignore[attr-defined]
-                raise errors.Conflict(f"Volume {volume.id} changed state during the request.")
         now = m.now()
         row = m.Backup(
             id=new_uuid(),
@@ -195,24 +213,12 @@ async def create(svc: VolumeService, ctx: RequestContext, req: BackupCreate) -> 
 
 
 async def list_backups(
-    svc: VolumeService, ctx: RequestContext, q: ListQuery
+    svc: VolumeService, ctx: RequestContext, q: listing.ListQuery
 ) -> tuple[list[BackupRecord], int | None]:
     """The page of backups the query asks for, and the total count when asked (3.45)."""
     policy.enforce(ctx, "backup:get_all", {"project_id": ctx.project_id})
-    query = select_backups(ctx, all_projects=q.all_projects).where(*q.filters)
     async with svc.db.session() as s:
-        count = None
-        if q.with_count:
-            count = await s.scalar(select(func.count()).select_from(query.subquery()))
-        if q.marker is not None:
-            marker = await s.scalar(
-                select_backups(ctx, all_projects=True).where(m.Backup.id == q.marker)
-            )
-            if marker is None:
-                raise errors.NotFound(f"Marker {q.marker} could not be found.")
-            query = query.where(backup_listing.after(q, marker))
-        query = query.order_by(*backup_listing.order_by(q)).offset(q.offset).limit(q.limit)
-        rows = (await s.scalars(query)).all()
+        rows, count = await listing.fetch(s, ctx, LISTING, q)
         return await _records(s, rows), count
 
 
@@ -266,13 +272,7 @@ async def delete_backup(
         if dependent is not None:
             raise faults.InvalidBackup("Incremental backups exist for this backup.")
         await _release_sources(s, row)
-        done = await s.execute(
-            sql_update(m.Backup)
-            .where(m.Backup.id == row.id, m.Backup.status == row.status)
-            .values(status=states.BACKUP_DELETING, updated_at=m.now())
-        )
-        if done.rowcount != 1:  # type: ignore[attr-defined]
-            raise errors.Conflict(f"Backup {backup_id} changed state during the request.")
+        await transitions.compare_and_set(s, row, states.BACKUP_DELETING)
         return row
 
     row = await svc.tx(_do)
@@ -385,13 +385,7 @@ async def restore(
             raise faults.InvalidVolume(
                 f"volume size {volume.size}G is smaller than the backup's size {backup.size}G."
             )
-        done = await s.execute(
-            sql_update(m.Volume)
-            .where(m.Volume.id == volume.id, m.Volume.status == states.AVAILABLE)
-            .values(status=states.RESTORING_BACKUP, updated_at=m.now())
-        )
-        if done.rowcount != 1:  # type: ignore[attr-defined]
-            raise errors.Conflict(f"Volume {volume.id} changed state during the request.")
+        await transitions.compare_and_set(s, volume, states.RESTORING_BACKUP)
         backup.status = states.BACKUP_RESTORING
         backup.restore_volume_id = volume.id
         backup.fail_reason = None

@@ -1,46 +1,64 @@
-"""List queries of Cinder's volume lists: filters, sort=key:dir, limit, marker, offset."""
+"""List queries of Cinder's lists (volumes, snapshots, backups): filters, sort, pages.
+
+A resource declares a `Listing`: its model, the SELECT of the rows a caller may
+see, its sort keys and the filters its query string may name. `parse` reads the
+query string against it and `fetch` runs the page: keyset pages after the
+marker row in the order asked for, then limit and offset.
+"""
 
 from __future__ import annotations
 
 import ast
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, func, or_
+from sqlalchemy import ColumnElement, Select, and_, false, func, literal, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement as Expr
 
+from stackling.common import errors
+from stackling.common.context import RequestContext
 from stackling.volume import faults
-from stackling.volume import models as m
 
-# Sort keys -> the column each orders by (name and updated_at may be NULL: compared
-# through COALESCE so that a marker always has a place in the order).
-SORT_KEYS: dict[str, Any] = {
-    "id": m.Volume.id,
-    "name": func.coalesce(m.Volume.name, ""),
-    "display_name": func.coalesce(m.Volume.name, ""),
-    "status": m.Volume.status,
-    "size": m.Volume.size,
-    "availability_zone": m.Volume.availability_zone,
-    "bootable": m.Volume.bootable,
-    "created_at": m.Volume.created_at,
-    "updated_at": func.coalesce(m.Volume.updated_at, m.Volume.created_at),
-    "project_id": m.Volume.project_id,
-}
-FILTERS = ("name", "status", "metadata", "bootable", "availability_zone", "size")
 # Parameters that are not filters; all_tenants and project_id are the admin's.
 CONTROL = ("sort", "sort_key", "sort_dir", "limit", "marker", "offset", "with_count")
 ADMIN_ONLY = ("all_tenants", "project_id")
 TRUE_STRINGS = ("1", "t", "true", "on", "y", "yes")
 FALSE_STRINGS = ("0", "f", "false", "off", "n", "no")
+# The largest offset or integer filter a query may name (Cinder's DB_MAX_INT).
+DB_MAX_INT = 0x7FFFFFFF
+
+# A filter of the query string: its value -> the SQL condition it stands for.
+Filter = Callable[[str], ColumnElement[bool]]
+
+
+@dataclass(frozen=True, slots=True)
+class SortKey:
+    """A sort key: the SQL it orders by, and the same value read from a loaded row."""
+
+    expr: Any
+    value: Callable[[Any], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """How one resource's list maps onto SQL."""
+
+    model: type[Any]
+    # (ctx, all_projects) -> SELECT of the rows a list shows the caller.
+    select: Callable[..., Select[Any]]
+    sort_keys: dict[str, SortKey]
+    filters: dict[str, Filter]
 
 
 @dataclass(slots=True)
 class ListQuery:
-    """A parsed volume list request."""
+    """A parsed list request."""
 
     filters: list[ColumnElement[bool]] = field(default_factory=list)
-    metadata: dict[str, str] = field(default_factory=dict)
     sort: list[tuple[str, str]] = field(default_factory=list)
     limit: int | None = None
     marker: str | None = None
@@ -50,13 +68,65 @@ class ListQuery:
     with_count: bool = False
 
 
-def _int(name: str, value: str, minimum: int) -> int:
+def column(attr: InstrumentedAttribute[Any]) -> SortKey:
+    """A sort key on one column that is never NULL."""
+    return SortKey(attr, lambda row: getattr(row, attr.key))
+
+
+def blank_if_null(attr: InstrumentedAttribute[Any]) -> SortKey:
+    """A sort key on a text column that may be NULL, which sorts as ''."""
+    # Compared through COALESCE so that a marker always has a place in the order.
+    return SortKey(func.coalesce(attr, ""), lambda row: getattr(row, attr.key) or "")
+
+
+def common_sort_keys(model: Any) -> dict[str, SortKey]:
+    """The sort keys of every Cinder resource: id, name, status, size, times, project."""
+    return {
+        "id": column(model.id),
+        "name": blank_if_null(model.name),
+        "display_name": blank_if_null(model.name),
+        "status": column(model.status),
+        "size": column(model.size),
+        "created_at": column(model.created_at),
+        # Never updated: as old as it is.
+        "updated_at": SortKey(
+            func.coalesce(model.updated_at, model.created_at),
+            lambda row: row.updated_at or row.created_at,
+        ),
+        "project_id": column(model.project_id),
+    }
+
+
+def equals(attr: InstrumentedAttribute[Any]) -> Filter:
+    """A filter matching the column to the value as given."""
+    return lambda value: attr == value
+
+
+def metadata_filter(owner_id: Any, table: Any, owner_column: Any) -> Filter:
+    """Cinder's metadata={'k': 'v'} filter: rows having every pair in their metadata `table`."""
+
+    def clause(value: str) -> ColumnElement[bool]:
+        return and_(
+            true(),
+            *(
+                owner_id.in_(select(owner_column).where(table.key == k, table.value == v))
+                for k, v in _metadata(value).items()
+            ),
+        )
+
+    return clause
+
+
+def _int(name: str, value: str, minimum: int, maximum: int | None = None) -> int:
     try:
         number = int(value)
     except ValueError:
         raise faults.InvalidInput(f"{name} param must be an integer") from None
     if number < minimum:
         raise faults.InvalidInput(f"{name} param must be positive")
+    if maximum is not None and number > maximum:
+        # What no column or OFFSET of the database holds (Cinder's DB_MAX_INT check).
+        raise faults.InvalidInput(f"{name} must be <= {maximum}")
     return number
 
 
@@ -69,21 +139,32 @@ def _bool(name: str, value: str) -> bool:
     raise faults.InvalidInput(f"{name}={value}")
 
 
+def int_filter(attr: InstrumentedAttribute[Any]) -> Filter:
+    """A filter on an integer column; 400 unless the value is a whole number >= 0."""
+    return lambda value: attr == _int(attr.key, value, 0, DB_MAX_INT)
+
+
+def bool_filter(attr: InstrumentedAttribute[Any]) -> Filter:
+    """A filter on a boolean column, the value spelt as Cinder accepts (true, no, 1...)."""
+    return lambda value: attr.is_(_bool(attr.key, value))
+
+
 def _metadata(value: str) -> dict[str, str]:
     """Cinder's metadata filter: a dict literal such as {'k': 'v'} (JSON works too)."""
     try:
         parsed = json.loads(value)
-    except ValueError:
+    except (ValueError, RecursionError):
         try:
             parsed = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
+        # Unhashable keys ({[1]: 2}) are a TypeError; deep nesting exhausts the parser.
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
             parsed = None
     if not isinstance(parsed, dict):
         raise faults.InvalidInput(f"metadata filter {value!r} is not a dictionary")
     return {str(k): str(v) for k, v in parsed.items()}
 
 
-def _sort(params: dict[str, str]) -> list[tuple[str, str]]:
+def _sort(listing: Listing, params: dict[str, str]) -> list[tuple[str, str]]:
     if "sort" in params and ("sort_key" in params or "sort_dir" in params):
         raise faults.InvalidInput(
             "The 'sort_key' and 'sort_dir' parameters are deprecated and cannot be used "
@@ -97,7 +178,7 @@ def _sort(params: dict[str, str]) -> list[tuple[str, str]]:
     elif "sort_key" in params:
         pairs.append((params["sort_key"], params.get("sort_dir", "desc").lower()))
     for key, direction in pairs:
-        if key not in SORT_KEYS:
+        if key not in listing.sort_keys:
             raise faults.InvalidInput(f"Invalid sort key: {key}")
         if direction not in ("asc", "desc"):
             raise faults.InvalidInput(
@@ -112,7 +193,7 @@ def _sort(params: dict[str, str]) -> list[tuple[str, str]]:
     return pairs
 
 
-def parse(params: dict[str, str], *, is_admin: bool, max_limit: int) -> ListQuery:
+def parse(listing: Listing, params: dict[str, str], *, is_admin: bool, max_limit: int) -> ListQuery:
     """A ListQuery from the query string; 400 for unknown filters or bad values."""
     q = ListQuery()
     for key, value in params.items():
@@ -124,55 +205,60 @@ def parse(params: dict[str, str], *, is_admin: bool, max_limit: int) -> ListQuer
             elif is_admin:
                 q.project_id = value
             continue
-        if key not in FILTERS:
+        if key not in listing.filters:
             raise faults.InvalidInput(f"Invalid filters {key} are found in query options.")
-        if key == "metadata":
-            q.metadata = _metadata(value)
-        elif key == "bootable":
-            q.filters.append(m.Volume.bootable.is_(_bool("bootable", value)))
-        elif key == "size":
-            q.filters.append(m.Volume.size == _int("size", value, 0))
-        else:
-            q.filters.append(getattr(m.Volume, key) == value)
+        q.filters.append(listing.filters[key](value))
     if q.project_id is not None:
         q.all_projects = True
-        q.filters.append(m.Volume.project_id == q.project_id)
-    q.sort = _sort(params)
+        q.filters.append(listing.model.project_id == q.project_id)
+    q.sort = _sort(listing, params)
     if "limit" in params:
         q.limit = min(_int("limit", params["limit"], 0), max_limit)
     else:
         q.limit = max_limit
     q.marker = params.get("marker") or None
     if "offset" in params:
-        q.offset = _int("offset", params["offset"], 0)
+        q.offset = _int("offset", params["offset"], 0, DB_MAX_INT)
     q.with_count = "with_count" in params and _bool("with_count", params["with_count"])
     return q
 
 
-def order_by(q: ListQuery) -> list[Any]:
+def order_by(listing: Listing, q: ListQuery) -> list[Any]:
     """ORDER BY clauses of the query's sort."""
-    return [SORT_KEYS[k].asc() if d == "asc" else SORT_KEYS[k].desc() for k, d in q.sort]
+    keys = listing.sort_keys
+    return [keys[k].expr.asc() if d == "asc" else keys[k].expr.desc() for k, d in q.sort]
 
 
-def after(q: ListQuery, marker: m.Volume) -> Expr[bool]:
+def after(listing: Listing, q: ListQuery, marker: Any) -> Expr[bool]:
     """Rows that come after `marker` in the query's order (keyset pagination)."""
-    values = {
-        "id": marker.id,
-        "name": marker.name or "",
-        "display_name": marker.name or "",
-        "status": marker.status,
-        "size": marker.size,
-        "availability_zone": marker.availability_zone,
-        "bootable": marker.bootable,
-        "created_at": marker.created_at,
-        "updated_at": marker.updated_at or marker.created_at,
-        "project_id": marker.project_id,
-    }
     clauses: list[ColumnElement[bool]] = []
     equal: list[ColumnElement[bool]] = []
     for key, direction in q.sort:
-        column = SORT_KEYS[key]
-        beyond = column > values[key] if direction == "asc" else column < values[key]
+        sort_key = listing.sort_keys[key]
+        column = sort_key.expr
+        # A bound value of the column's type: SQLAlchemy refuses `column < False` (bootable).
+        value = literal(sort_key.value(marker), column.type)
+        beyond = column > value if direction == "asc" else column < value
         clauses.append(and_(*equal, beyond))
-        equal.append(column == values[key])
+        equal.append(column == value)
     return or_(*clauses) if clauses else false()
+
+
+async def fetch(
+    s: AsyncSession, ctx: RequestContext, listing: Listing, q: ListQuery
+) -> tuple[Sequence[Any], int | None]:
+    """The page of rows the query asks for, and the total count when asked (3.45)."""
+    query = listing.select(ctx, all_projects=q.all_projects).where(*q.filters)
+    count = None
+    if q.with_count:
+        count = await s.scalar(select(func.count()).select_from(query.subquery()))
+    if q.marker is not None:
+        # The marker may be any row the caller can reach, not only one this list shows.
+        marker = await s.scalar(
+            listing.select(ctx, all_projects=True).where(listing.model.id == q.marker)
+        )
+        if marker is None:
+            raise errors.NotFound(f"Marker {q.marker} could not be found.")
+        query = query.where(after(listing, q, marker))
+    query = query.order_by(*order_by(listing, q)).offset(q.offset).limit(q.limit)
+    return (await s.scalars(query)).all(), count

@@ -59,6 +59,30 @@ async def class_defaults(s: AsyncSession, conf: VolumeSettings) -> dict[str, int
     return found
 
 
+# Per-type resources (volumes_<type>...): a quota class sets them, nothing enforces them.
+PER_TYPE = ("volumes", "gigabytes", "snapshots")
+
+
+async def type_keys(s: AsyncSession) -> list[str]:
+    """The per-type resource names of every volume type, by type name."""
+    names = await s.scalars(select(m.VolumeType.name).order_by(m.VolumeType.name))
+    return [f"{resource}_{name}" for name in names for resource in PER_TYPE]
+
+
+async def class_type_limits(s: AsyncSession, class_name: str = DEFAULT_CLASS) -> dict[str, int]:
+    """A class's per-type limits for every type: its own where set, unlimited elsewhere."""
+    found = dict.fromkeys(await type_keys(s), UNLIMITED)
+    rows = await s.scalars(
+        select(m.VolumeQuotaClass).where(
+            m.VolumeQuotaClass.class_name == class_name,
+            m.VolumeQuotaClass.resource.in_(list(found)),
+        )
+    )
+    for row in rows:
+        found[row.resource] = row.hard_limit
+    return found
+
+
 async def limits(s: AsyncSession, conf: VolumeSettings, project_id: str) -> dict[str, int]:
     """A project's limits: its own where set, the defaults elsewhere."""
     found = await class_defaults(s, conf)

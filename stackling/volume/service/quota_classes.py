@@ -12,9 +12,6 @@ from stackling.volume import models as m
 from stackling.volume.service import policy, quota
 from stackling.volume.service.core import VolumeService
 
-# Per-type resources Cinder shows for each type; not enforced here, so always -1.
-PER_TYPE = ("volumes", "gigabytes", "snapshots")
-
 
 async def _class_limits(s: AsyncSession, svc: VolumeService, class_name: str) -> dict[str, Any]:
     found: dict[str, Any] = quota.defaults(svc.conf)
@@ -24,10 +21,14 @@ async def _class_limits(s: AsyncSession, svc: VolumeService, class_name: str) ->
     for row in rows:
         if row.resource in found:
             found[row.resource] = row.hard_limit
-    for name in await s.scalars(select(m.VolumeType.name).order_by(m.VolumeType.name)):
-        for resource in PER_TYPE:
-            found[f"{resource}_{name}"] = -1
+    found.update(await quota.class_type_limits(s, class_name))
     return found
+
+
+async def known_resources(svc: VolumeService) -> tuple[str, ...]:
+    """What a class update may set: the resources, and the per-type ones of existing types."""
+    async with svc.db.session() as s:
+        return quota.RESOURCES + tuple(await quota.type_keys(s))
 
 
 async def show(svc: VolumeService, ctx: RequestContext, class_name: str) -> dict[str, Any]:

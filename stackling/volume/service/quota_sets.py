@@ -4,29 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from stackling.common import errors
 from stackling.common.context import RequestContext
-from stackling.volume import models as m
 from stackling.volume.service import policy, quota
 from stackling.volume.service.core import VolumeService
-
-# Per-type resources Cinder shows for each type (volumes_<type>...); not enforced here.
-PER_TYPE = ("volumes", "gigabytes", "snapshots")
-
-
-async def _type_names(s: AsyncSession) -> list[str]:
-    return list(await s.scalars(select(m.VolumeType.name).order_by(m.VolumeType.name)))
-
-
-def _with_types(values: dict[str, Any], names: list[str], filler: Any) -> dict[str, Any]:
-    out = dict(values)
-    for name in names:
-        for resource in PER_TYPE:
-            out[f"{resource}_{name}"] = filler
-    return out
 
 
 async def show(
@@ -36,24 +19,26 @@ async def show(
     policy.enforce(ctx, "volume_extension:quotas:show", {"project_id": project_id})
     async with svc.db.session() as s:
         found = await quota.limits(s, svc.conf, project_id)
-        names = await _type_names(s)
+        per_type = await quota.class_type_limits(s)
         used = await quota.usage(s, project_id) if usage else {}
     if usage:
         detail: dict[str, Any] = {
             key: {"limit": limit, "in_use": used.get(key, 0), "reserved": 0}
             for key, limit in found.items()
         }
-        filler: Any = {"limit": -1, "in_use": 0, "reserved": 0}
-        return {"id": project_id, **_with_types(detail, names, filler)}
-    return {"id": project_id, **_with_types(found, names, -1)}
+        for key, limit in per_type.items():
+            detail[key] = {"limit": limit, "in_use": 0, "reserved": 0}
+        return {"id": project_id, **detail}
+    return {"id": project_id, **found, **per_type}
 
 
 async def defaults(svc: VolumeService, ctx: RequestContext, project_id: str) -> dict[str, Any]:
     """The default quota set, as any project starts with."""
     policy.enforce(ctx, "volume_extension:quotas:show", {"project_id": project_id})
     async with svc.db.session() as s:
-        names = await _type_names(s)
-    return {"id": project_id, **_with_types(quota.defaults(svc.conf), names, -1)}
+        found = await quota.class_defaults(s, svc.conf)
+        per_type = await quota.class_type_limits(s)
+    return {"id": project_id, **found, **per_type}
 
 
 async def update(
@@ -74,7 +59,7 @@ async def update(
         await quota.set_limits(s, project_id, new)
         await s.flush()
         found = await quota.limits(s, svc.conf, project_id)
-        return _with_types(found, await _type_names(s), -1)
+        return {**found, **await quota.class_type_limits(s)}
 
     return await svc.tx(_do)
 

@@ -6,8 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, func, select
-from sqlalchemy import update as sql_update
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from stackling.common import errors
@@ -15,9 +14,27 @@ from stackling.common.context import RequestContext
 from stackling.common.ids import new_uuid
 from stackling.volume import faults, states
 from stackling.volume import models as m
-from stackling.volume.service import policy, quota, scope, snapshot_listing
+from stackling.volume.service import listing, policy, quota, scope, transitions
 from stackling.volume.service.core import VolumeService
-from stackling.volume.service.listing import ListQuery
+
+LISTING = listing.Listing(
+    model=m.Snapshot,
+    select=scope.select_snapshots,
+    sort_keys={
+        **listing.common_sort_keys(m.Snapshot),
+        "volume_id": listing.column(m.Snapshot.volume_id),
+    },
+    # Cinder's resource filters for snapshots (display_name is the v1 name).
+    filters={
+        "name": listing.equals(m.Snapshot.name),
+        "display_name": listing.equals(m.Snapshot.name),
+        "status": listing.equals(m.Snapshot.status),
+        "volume_id": listing.equals(m.Snapshot.volume_id),
+        "metadata": listing.metadata_filter(
+            m.Snapshot.id, m.SnapshotMetadata, m.SnapshotMetadata.snapshot_id
+        ),
+    },
+)
 
 
 @dataclass(slots=True)
@@ -29,6 +46,8 @@ class SnapshotCreate:
     description: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
     allow_in_use: bool = False
+    # The group snapshot this snapshot is taken for, if any (3.14).
+    group_snapshot_id: str | None = None
 
 
 @dataclass(slots=True)
@@ -85,6 +104,7 @@ async def create(svc: VolumeService, ctx: RequestContext, req: SnapshotCreate) -
             status=states.SNAP_CREATING,
             progress="0%",
             host=volume.host,
+            group_snapshot_id=req.group_snapshot_id,
         )
         s.add(row)
         for key, value in req.metadata.items():
@@ -98,32 +118,12 @@ async def create(svc: VolumeService, ctx: RequestContext, req: SnapshotCreate) -
 
 
 async def list_snapshots(
-    svc: VolumeService, ctx: RequestContext, q: ListQuery
+    svc: VolumeService, ctx: RequestContext, q: listing.ListQuery
 ) -> tuple[list[SnapshotRecord], int | None]:
     """The page of snapshots the query asks for, and the total count when asked (3.45)."""
     policy.enforce(ctx, "volume:get_all_snapshots", {"project_id": ctx.project_id})
-    query = scope.select_snapshots(ctx, all_projects=q.all_projects).where(*q.filters)
-    for key, value in q.metadata.items():
-        query = query.where(
-            m.Snapshot.id.in_(
-                select(m.SnapshotMetadata.snapshot_id).where(
-                    m.SnapshotMetadata.key == key, m.SnapshotMetadata.value == value
-                )
-            )
-        )
     async with svc.db.session() as s:
-        count = None
-        if q.with_count:
-            count = await s.scalar(select(func.count()).select_from(query.subquery()))
-        if q.marker is not None:
-            marker = await s.scalar(
-                scope.select_snapshots(ctx, all_projects=True).where(m.Snapshot.id == q.marker)
-            )
-            if marker is None:
-                raise errors.NotFound(f"Marker {q.marker} could not be found.")
-            query = query.where(snapshot_listing.after(q, marker))
-        query = query.order_by(*snapshot_listing.order_by(q)).offset(q.offset).limit(q.limit)
-        rows = (await s.scalars(query)).all()
+        rows, count = await listing.fetch(s, ctx, LISTING, q)
         return await _records(s, rows), count
 
 
@@ -181,13 +181,7 @@ async def delete_snapshot(
                 f"Snapshot {row.id} is the source of volume {dependent}, "
                 "which is still being created."
             )
-        done = await s.execute(
-            sql_update(m.Snapshot)
-            .where(m.Snapshot.id == row.id, m.Snapshot.status == row.status)
-            .values(status=states.SNAP_DELETING, updated_at=m.now())
-        )
-        if done.rowcount != 1:  # type: ignore[attr-defined]
-            raise errors.Conflict(f"Snapshot {snapshot_id} changed state during the request.")
+        await transitions.compare_and_set(s, row, states.SNAP_DELETING)
         return row
 
     row = await svc.tx(_do)
@@ -205,6 +199,36 @@ async def reset_status(
         row = await scope.load_snapshot(s, ctx, snapshot_id, for_update=True)
         policy.enforce(ctx, "volume_extension:snapshot_admin_actions:reset_status")
         row.status = status
+        row.updated_at = m.now()
+
+    await svc.tx(_do)
+
+
+async def update_status(
+    svc: VolumeService, ctx: RequestContext, snapshot_id: str, status: str, progress: str | None
+) -> None:
+    """os-update_snapshot_status: an outside helper reports a creating or deleting snapshot."""
+
+    async def _do(s: AsyncSession) -> None:
+        row = await scope.load_snapshot(s, ctx, snapshot_id, for_update=True)
+        policy.enforce(
+            ctx,
+            "snapshot_extension:snapshot_actions:update_snapshot_status",
+            {"project_id": row.project_id},
+        )
+        allowed = states.SNAP_STATUS_UPDATES.get(row.status)
+        if allowed is None:
+            raise errors.BadRequest(
+                f"Snapshot status {row.status} not allowed for update_snapshot_status"
+            )
+        if status not in allowed:
+            raise errors.BadRequest(
+                f"Provided snapshot status {status} not allowed for snapshot with status "
+                f"{row.status}."
+            )
+        row.status = status
+        if progress is not None:
+            row.progress = progress
         row.updated_at = m.now()
 
     await svc.tx(_do)
@@ -313,13 +337,7 @@ async def revert(svc: VolumeService, ctx: RequestContext, volume_id: str, snapsh
                 f"Volume {volume.id} size ({volume.size}G) must match the size of "
                 f"snapshot {snap.id} ({snap.size}G) to revert."
             )
-        done = await s.execute(
-            sql_update(m.Volume)
-            .where(m.Volume.id == volume.id, m.Volume.status == states.AVAILABLE)
-            .values(status=states.REVERTING, updated_at=m.now())
-        )
-        if done.rowcount != 1:  # type: ignore[attr-defined]
-            raise errors.Conflict(f"Volume {volume_id} changed state during the request.")
+        await transitions.compare_and_set(s, volume, states.REVERTING)
         snap.status = states.SNAP_RESTORING
         snap.updated_at = m.now()
         return volume

@@ -5,15 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from stackling.common import errors
 from stackling.common.context import RequestContext
 from stackling.volume import faults, states
 from stackling.volume import models as m
 from stackling.volume.service import images as volume_images
-from stackling.volume.service import policy, scope
+from stackling.volume.service import policy, scope, transitions
 from stackling.volume.service.core import VolumeService
 
 # What a volume may be uploaded from, without and with `force` (Cinder's conditions).
@@ -90,18 +88,9 @@ async def upload_to_image(
         row = await scope.load_volume(s, ctx, volume_id, for_update=True)
         if row.status not in (UPLOADABLE_FORCED if req.force else UPLOADABLE):
             raise _refusal(row.id, req.force)
-        done = await s.execute(
-            sql_update(m.Volume)
-            .where(m.Volume.id == row.id, m.Volume.status == row.status)
-            .values(
-                status=states.UPLOADING,
-                previous_status=row.status,
-                upload_image_id=image.id,
-                updated_at=m.now(),
-            )
+        await transitions.compare_and_set(
+            s, row, states.UPLOADING, previous_status=row.status, upload_image_id=image.id
         )
-        if done.rowcount != 1:  # type: ignore[attr-defined]
-            raise errors.Conflict(f"Volume {volume_id} changed state during the request.")
         await s.refresh(row)
         vtype = await s.get(m.VolumeType, row.volume_type_id) if row.volume_type_id else None
         return UploadStarted(row, vtype, image)

@@ -6,8 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
-from sqlalchemy import update as sql_update
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from stackling.common import errors
@@ -17,8 +16,28 @@ from stackling.volume import faults, states
 from stackling.volume import models as m
 from stackling.volume.service import attachments as volume_attachments
 from stackling.volume.service import images as volume_images
-from stackling.volume.service import listing, policy, quota, scope, types
+from stackling.volume.service import listing, policy, quota, scope, transitions, types
 from stackling.volume.service.core import VolumeService
+
+LISTING = listing.Listing(
+    model=m.Volume,
+    select=scope.select_volumes,
+    sort_keys={
+        **listing.common_sort_keys(m.Volume),
+        "availability_zone": listing.column(m.Volume.availability_zone),
+        "bootable": listing.column(m.Volume.bootable),
+    },
+    filters={
+        "name": listing.equals(m.Volume.name),
+        "status": listing.equals(m.Volume.status),
+        "metadata": listing.metadata_filter(
+            m.Volume.id, m.VolumeMetadata, m.VolumeMetadata.volume_id
+        ),
+        "bootable": listing.bool_filter(m.Volume.bootable),
+        "availability_zone": listing.equals(m.Volume.availability_zone),
+        "size": listing.int_filter(m.Volume.size),
+    },
+)
 
 
 @dataclass(slots=True)
@@ -35,6 +54,8 @@ class VolumeCreate:
     image_id: str | None = None
     snapshot_id: str | None = None
     source_volid: str | None = None
+    # The generic volume group the volume joins (3.13).
+    group_id: str | None = None
 
 
 @dataclass(slots=True)
@@ -156,6 +177,8 @@ async def create(svc: VolumeService, ctx: RequestContext, req: VolumeCreate) -> 
             vtype = await s.get(m.VolumeType, source.type_id)
         else:
             vtype = await types.default_type(s, svc)
+        if req.group_id is not None:
+            await _check_group(s, project_id, req.group_id, vtype)
         quota.check_size(await quota.limits(s, svc.conf, project_id), size)
         await quota.reserve(s, svc.conf, project_id, volumes=1, gigabytes=size)
         row = m.Volume(
@@ -176,6 +199,7 @@ async def create(svc: VolumeService, ctx: RequestContext, req: VolumeCreate) -> 
             snapshot_id=req.snapshot_id,
             source_volid=req.source_volid,
             bootable=source.bootable,
+            group_id=req.group_id,
         )
         s.add(row)
         for key, value in req.metadata.items():
@@ -196,32 +220,39 @@ async def create(svc: VolumeService, ctx: RequestContext, req: VolumeCreate) -> 
     return rec
 
 
+async def _check_group(
+    s: AsyncSession, project_id: str, group_id: str, vtype: m.VolumeType | None
+) -> None:
+    """A volume joins only a group of its project that accepts its volume type."""
+    group = await s.scalar(
+        select(m.VolumeGroup).where(
+            m.VolumeGroup.id == group_id, m.VolumeGroup.project_id == project_id
+        )
+    )
+    if group is None:
+        raise faults.group_not_found(group_id)
+    if group.status not in (states.GROUP_AVAILABLE, states.GROUP_CREATING):
+        raise faults.InvalidGroup(
+            f"Group {group_id} status must be available, but current status is: {group.status}."
+        )
+    allowed = await s.scalar(
+        select(m.VolumeGroupVolumeType.volume_type_id).where(
+            m.VolumeGroupVolumeType.group_id == group_id,
+            m.VolumeGroupVolumeType.volume_type_id == (vtype.id if vtype else None),
+        )
+    )
+    if allowed is None:
+        raise faults.InvalidInput(
+            f"Invalid volume type {vtype.id if vtype else None} for group {group_id}."
+        )
+
+
 async def list_volumes(
     svc: VolumeService, ctx: RequestContext, q: listing.ListQuery
 ) -> tuple[list[VolumeRecord], int | None]:
     """The page of volumes the query asks for, and the total count when asked (3.45)."""
-    query = scope.select_volumes(ctx, all_projects=q.all_projects).where(*q.filters)
-    for key, value in q.metadata.items():
-        query = query.where(
-            m.Volume.id.in_(
-                select(m.VolumeMetadata.volume_id).where(
-                    m.VolumeMetadata.key == key, m.VolumeMetadata.value == value
-                )
-            )
-        )
     async with svc.db.session() as s:
-        count = None
-        if q.with_count:
-            count = await s.scalar(select(func.count()).select_from(query.subquery()))
-        if q.marker is not None:
-            marker = await s.scalar(
-                scope.select_volumes(ctx, all_projects=True).where(m.Volume.id == q.marker)
-            )
-            if marker is None:
-                raise errors.NotFound(f"Marker {q.marker} could not be found.")
-            query = query.where(listing.after(q, marker))
-        query = query.order_by(*listing.order_by(q)).offset(q.offset).limit(q.limit)
-        rows = (await s.scalars(query)).all()
+        rows, count = await listing.fetch(s, ctx, LISTING, q)
         return await _records(s, rows), count
 
 
@@ -288,12 +319,9 @@ async def _transition(
     async def _do(s: AsyncSession) -> m.Volume:
         row = await scope.load_volume(s, ctx, volume_id, for_update=True)
         policy.enforce(ctx, action, {"project_id": row.project_id})
-        query = sql_update(m.Volume).where(m.Volume.id == row.id, m.Volume.status == row.status)
         if allowed is not None and row.status not in allowed:
             raise faults.InvalidVolume(refusal.format(id=row.id, status=row.status))
-        done = await s.execute(query.values(status=target, updated_at=m.now(), **values))
-        if done.rowcount != 1:  # type: ignore[attr-defined]
-            raise errors.Conflict(f"Volume {volume_id} changed state during the request.")
+        await transitions.compare_and_set(s, row, target, **values)
         return row
 
     row = await svc.tx(_do)
@@ -352,13 +380,7 @@ async def delete_volume(
             raise faults.InvalidVolume(
                 f"Volume {row.id} is the source of volume {copying}, which is still being created."
             )
-        done = await s.execute(
-            sql_update(m.Volume)
-            .where(m.Volume.id == row.id, m.Volume.status == row.status)
-            .values(status=states.DELETING, updated_at=m.now())
-        )
-        if done.rowcount != 1:  # type: ignore[attr-defined]
-            raise errors.Conflict(f"Volume {volume_id} changed state during the request.")
+        await transitions.compare_and_set(s, row, states.DELETING)
         for snap in snaps:
             snap.status = states.SNAP_DELETING
             snap.updated_at = m.now()
@@ -395,13 +417,7 @@ async def extend(
             )
         quota.check_size(await quota.limits(s, svc.conf, row.project_id), new_size)
         await quota.reserve(s, svc.conf, row.project_id, volumes=0, gigabytes=new_size - row.size)
-        done = await s.execute(
-            sql_update(m.Volume)
-            .where(m.Volume.id == row.id, m.Volume.status == row.status)
-            .values(status=states.EXTENDING, extend_to=new_size, updated_at=m.now())
-        )
-        if done.rowcount != 1:  # type: ignore[attr-defined]
-            raise errors.Conflict(f"Volume {volume_id} changed state during the request.")
+        await transitions.compare_and_set(s, row, states.EXTENDING, extend_to=new_size)
         return row
 
     row = await svc.tx(_do)

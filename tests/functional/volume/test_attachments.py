@@ -223,6 +223,8 @@ async def test_readonly_flag_gives_ro_mode(admin: httpx.AsyncClient) -> None:
     assert r.status_code == 202, r.text
     r = await _action(admin, vol["id"], {"os-update_readonly_flag": {"readonly": "maybe"}})
     assert_fault(r, 400, "badRequest")
+    # Shown among the metadata, as Cinder shows its admin metadata.
+    assert (await _volume(admin, vol["id"]))["metadata"] == {"readonly": "True"}
     r = await _create(admin, vol["id"], connector=CONNECTOR)
     assert r.status_code == 200, r.text
     att = r.json()["attachment"]

@@ -59,3 +59,37 @@ async def test_validation_and_policy(admin: httpx.AsyncClient) -> None:
     assert_fault(r, 400, "badRequest")
     r = await admin.get(f"{CLASSES}/default")
     assert r.json()["quota_class_set"]["volumes"] == 10
+
+
+async def test_class_sets_per_type_limits(admin: httpx.AsyncClient) -> None:
+    project, _, _ = await project_member(admin)
+    r = await admin.post(f"{V3}/types", json={"volume_type": {"name": "gold-tier"}})
+    assert r.status_code == 200, r.text
+    new = {
+        "volumes": 11,
+        "volumes_gold-tier": 3,
+        "gigabytes_gold-tier": 7,
+        "snapshots_gold-tier": 2,
+    }
+    r = await admin.put(f"{CLASSES}/default", json={"quota_class_set": new})
+    assert r.status_code == 200, r.text
+    shown = r.json()["quota_class_set"]
+    assert {key: shown[key] for key in new} == new
+    assert shown["volumes___DEFAULT__"] == -1
+    r = await admin.get(f"{CLASSES}/default")
+    assert {key: r.json()["quota_class_set"][key] for key in new} == new
+    # Every project's defaults, and its quota set, follow the default class.
+    r = await admin.get(f"{V3}/os-quota-sets/{project['id']}/defaults")
+    assert {key: r.json()["quota_set"][key] for key in new} == new
+    r = await admin.get(f"{V3}/os-quota-sets/{project['id']}")
+    assert {key: r.json()["quota_set"][key] for key in new} == new
+    r = await admin.get(f"{V3}/os-quota-sets/{project['id']}", params={"usage": "True"})
+    assert r.json()["quota_set"]["volumes_gold-tier"]["limit"] == 3
+    # Other classes keep their own.
+    r = await admin.get(f"{CLASSES}/silver")
+    assert r.json()["quota_class_set"]["volumes_gold-tier"] == -1
+    # Only existing types have per-type keys.
+    r = await admin.put(f"{CLASSES}/default", json={"quota_class_set": {"volumes_nosuch": 1}})
+    assert_fault(r, 400, "badRequest")
+    r = await admin.put(f"{CLASSES}/default", json={"quota_class_set": {"gigabytes_gold-tier": -2}})
+    assert_fault(r, 400, "badRequest")

@@ -238,6 +238,44 @@ async def test_backend_failure_and_admin_actions(admin: httpx.AsyncClient) -> No
     assert await _backend(admin).list_snapshots() == set()
 
 
+async def test_update_snapshot_status(admin: httpx.AsyncClient) -> None:
+    _, _, token = await project_member(admin)
+    vol = await create_volume(admin, token)
+    snap = await snapshot(admin, vol["id"], token)
+    url = f"{V3}/snapshots/{snap['id']}/action"
+
+    def update(body: dict[str, Any]) -> Any:
+        return admin.post(url, json={"os-update_snapshot_status": body}, headers=auth(token))
+
+    # Only a creating or deleting snapshot takes updates.
+    assert_fault(await update({"status": "error"}), 400, "badRequest")
+    await _reset(admin, "snapshots", snap["id"], "creating")
+    assert_fault(await update({"status": "deleting"}), 400, "badRequest")
+    assert_fault(await update({"progress": "80%"}), 400, "badRequest")
+    for progress in ("80", "101%", "x%", 80):
+        assert_fault(await update({"status": "error", "progress": progress}), 400, "badRequest")
+    r = await update({"status": "error", "progress": "80%"})
+    assert r.status_code == 202, r.text
+    shown = (await admin.get(f"{V3}/snapshots/{snap['id']}")).json()["snapshot"]
+    assert shown["status"] == "error"
+    assert shown["os-extended-snapshot-attributes:progress"] == "80%"
+
+    await _reset(admin, "snapshots", snap["id"], "deleting")
+    r = await update({"status": "error_deleting"})
+    assert r.status_code == 202, r.text
+    shown = (await admin.get(f"{V3}/snapshots/{snap['id']}")).json()["snapshot"]
+    assert shown["status"] == "error_deleting"
+    assert shown["os-extended-snapshot-attributes:progress"] == "80%"
+
+    # Another project's member cannot see the snapshot at all.
+    await _reset(admin, "snapshots", snap["id"], "creating")
+    _, _, other = await project_member(admin)
+    r = await admin.post(
+        url, json={"os-update_snapshot_status": {"status": "error"}}, headers=auth(other)
+    )
+    assert_fault(r, 404, "itemNotFound")
+
+
 async def test_quota_counts_snapshots(admin: httpx.AsyncClient) -> None:
     vol = await create_volume(admin, size=2)
     pid = vol["os-vol-tenant-attr:tenant_id"]

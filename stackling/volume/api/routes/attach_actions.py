@@ -94,9 +94,7 @@ async def terminate_connection(call: Call, volume_id: str, arg: Any) -> Response
 
 async def update_readonly_flag(call: Call, volume_id: str, arg: Any) -> Response:
     """os-update_readonly_flag: available volumes only (202)."""
-    if not isinstance(arg, dict) or "readonly" not in arg:
-        raise InvalidInput("Must specify readonly in request.")
-    readonly = schemas.boolean("readonly", arg["readonly"])
+    readonly = schemas.action_flag(arg, "readonly")
     await service.update_readonly(call.svc, call.ctx, volume_id, readonly)
     return call.reply(status=202)
 

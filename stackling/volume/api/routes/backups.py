@@ -1,4 +1,4 @@
-"""Volume backups: /backups, their restore, and the admin's reset and force delete."""
+"""Volume backups: /backups, their restore, and the admin's reset, force delete, export, import."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from stackling.volume.api import backup_views as views
 from stackling.volume.api import schemas
 from stackling.volume.api.deps import Body, Call, CallDep
 from stackling.volume.api.views import collection
-from stackling.volume.service import backup_listing
+from stackling.volume.service import backup_records, listing
 from stackling.volume.service import backups as service
 
 router = APIRouter(tags=["backups"])
@@ -77,8 +77,11 @@ def _restore_body(body: Any) -> tuple[str | None, str | None]:
 
 
 async def _list(call: CallDep, *, detail: bool) -> Response:
-    q = backup_listing.parse(
-        call.params(), is_admin=call.ctx.is_admin, max_limit=call.svc.conf.osapi_max_limit
+    q = listing.parse(
+        service.LISTING,
+        call.params(),
+        is_admin=call.ctx.is_admin,
+        max_limit=call.svc.conf.osapi_max_limit,
     )
     if not call.version.at_least("3.45"):
         q.with_count = False
@@ -120,7 +123,8 @@ async def update(backup_id: str, call: CallDep, body: Body) -> Response:
     if not call.version.at_least("3.9"):
         raise errors.NotFound("The resource could not be found.")
     rec = await service.update(call.svc, call.ctx, backup_id, _update_body(call, body))
-    return call.reply({"backup": views.detail(call, rec)})
+    # Cinder answers an update with the summary only, as its schema requires.
+    return call.reply({"backup": views.summary(call, rec)})
 
 
 @router.delete(f"{PATH}/{{backup_id}}")
@@ -151,3 +155,27 @@ async def action(backup_id: str, call: CallDep, body: Body) -> Response:
     else:
         raise errors.BadRequest(f"There is no such action: {name}")
     return call.reply(status=202)
+
+
+@router.get(f"{PATH}/{{backup_id}}/export_record")
+async def export_record(backup_id: str, call: CallDep) -> Response:
+    """An available backup as a portable record (admin)."""
+    found = await backup_records.export_record(call.svc, call.ctx, backup_id)
+    record = {"backup_service": found.backup_service, "backup_url": found.backup_url}
+    return call.reply({"backup-record": record})
+
+
+@router.post(f"{PATH}/import_record")
+async def import_record(call: CallDep, body: Body) -> Response:
+    """A backup row from an exported record (admin, 201)."""
+    inner = schemas.envelope(body, "backup-record")
+    fields = {}
+    for key in ("backup_service", "backup_url"):
+        value = inner.get(key)
+        if not isinstance(value, str) or not value:
+            raise schemas.invalid(key, value, f"'{key}' is a required property")
+        fields[key] = value
+    rec = await backup_records.import_record(
+        call.svc, call.ctx, fields["backup_service"], fields["backup_url"]
+    )
+    return call.reply({"backup": views.summary(call, rec)}, status=201)

@@ -10,6 +10,7 @@ from stackling.volume.api import schemas
 from stackling.volume.api.deps import Call
 from stackling.volume.api.routes.action_types import Handler
 from stackling.volume.faults import InvalidInput
+from stackling.volume.service import volume_admin
 from stackling.volume.service import volumes as service
 
 
@@ -36,14 +37,32 @@ async def force_delete(call: Call, volume_id: str, arg: Any) -> Response:
 
 async def set_bootable(call: Call, volume_id: str, arg: Any) -> Response:
     """os-set_bootable (200)."""
-    if not isinstance(arg, dict) or "bootable" not in arg:
-        raise InvalidInput("Must specify bootable in request.")
-    bootable = schemas.boolean("bootable", arg["bootable"])
+    bootable = schemas.action_flag(arg, "bootable")
     await service.set_bootable(call.svc, call.ctx, volume_id, bootable)
     return call.reply(status=200)
 
 
+async def retype(call: Call, volume_id: str, arg: Any) -> Response:
+    """os-retype: another type for the volume (202); no data moves on one backend."""
+    if not isinstance(arg, dict) or not isinstance(arg.get("new_type"), str):
+        raise InvalidInput("New volume type must be specified.")
+    policy_name = arg.get("migration_policy") or "never"
+    await volume_admin.retype(call.svc, call.ctx, volume_id, arg["new_type"], str(policy_name))
+    return call.reply(status=202)
+
+
+async def force_detach(call: Call, volume_id: str, arg: Any) -> Response:
+    """os-force_detach: drop an attachment, or all, whatever the host did (admin, 202)."""
+    attachment_id = arg.get("attachment_id") if isinstance(arg, dict) else None
+    if attachment_id is not None and not isinstance(attachment_id, str):
+        raise InvalidInput("attachment_id must be a string.")
+    await volume_admin.force_detach(call.svc, call.ctx, volume_id, attachment_id)
+    return call.reply(status=202)
+
+
 HANDLERS: dict[str, Handler] = {
+    "os-retype": retype,
+    "os-force_detach": force_detach,
     "os-extend": extend,
     "os-reset_status": reset_status,
     "os-force_delete": force_delete,

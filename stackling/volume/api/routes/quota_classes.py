@@ -7,7 +7,7 @@ from fastapi import APIRouter, Response
 from stackling.common import errors
 from stackling.volume.api import schemas
 from stackling.volume.api.deps import Body, CallDep
-from stackling.volume.service import quota, quota_classes
+from stackling.volume.service import quota_classes
 
 router = APIRouter(tags=["quota-classes"])
 
@@ -31,8 +31,7 @@ async def show_class(class_name: str, call: CallDep) -> Response:
 @router.put("/os-quota-class-sets/{class_name}")
 async def update_class(class_name: str, call: CallDep, body: Body) -> Response:
     """Set a quota class's limits."""
-    new = schemas.quota_update(
-        {"quota_set": schemas.envelope(body, "quota_class_set")}, quota.RESOURCES
-    )
+    known = await quota_classes.known_resources(call.svc)
+    new = schemas.quota_update({"quota_set": schemas.envelope(body, "quota_class_set")}, known)
     found = await quota_classes.update(call.svc, call.ctx, _class_name(class_name), new)
     return call.reply({"quota_class_set": found})

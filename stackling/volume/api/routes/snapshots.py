@@ -10,7 +10,7 @@ from stackling.common import errors
 from stackling.volume.api import schemas, snapshot_views, views
 from stackling.volume.api.deps import Body, CallDep
 from stackling.volume.faults import InvalidInput
-from stackling.volume.service import snapshot_listing
+from stackling.volume.service import listing
 from stackling.volume.service import snapshots as service
 
 router = APIRouter(tags=["snapshots"])
@@ -18,8 +18,13 @@ router = APIRouter(tags=["snapshots"])
 
 def _create_body(call: CallDep, body: Any) -> service.SnapshotCreate:
     snap = schemas.envelope(body, "snapshot")
-    if not isinstance(snap.get("volume_id"), str):
+    if "volume_id" not in snap:
         raise errors.BadRequest("Invalid input received: 'volume_id' is a required property.")
+    if snap["volume_id"] is None:
+        # Cinder looks a null id up like any other, and finds no volume.
+        raise errors.NotFound("Volume None could not be found.")
+    if not isinstance(snap["volume_id"], str):
+        raise errors.BadRequest("Invalid input received: 'volume_id' must be a string.")
     force = schemas.boolean("force", snap.get("force", False))
     if call.version.at_least("3.66") and "force" in snap and not force:
         # 3.66 dropped the flag: snapshots of in-use volumes need no force, and
@@ -46,8 +51,11 @@ async def create_snapshot(call: CallDep, body: Body) -> Response:
 
 
 async def _list(call: CallDep, detailed: bool) -> Response:
-    q = snapshot_listing.parse(
-        call.params(), is_admin=call.ctx.is_admin, max_limit=call.svc.conf.osapi_max_limit
+    q = listing.parse(
+        service.LISTING,
+        call.params(),
+        is_admin=call.ctx.is_admin,
+        max_limit=call.svc.conf.osapi_max_limit,
     )
     if q.with_count and not call.version.at_least("3.45"):
         raise InvalidInput("Invalid filters with_count are found in query options.")
@@ -101,9 +109,22 @@ async def delete_snapshot(snapshot_id: str, call: CallDep) -> Response:
     return call.reply(status=202)
 
 
+def _status_update(arg: Any) -> tuple[str, str | None]:
+    """{"status", "progress"?}: progress is a whole percentage written as "80%"."""
+    if not isinstance(arg, dict) or not isinstance(arg.get("status"), str):
+        raise schemas.invalid("status", arg, "'status' is a required property")
+    progress = arg.get("progress")
+    if progress is None or progress == "":
+        return arg["status"], None
+    digits = progress[:-1] if isinstance(progress, str) else ""
+    if not (digits.isdigit() and progress.endswith("%") and int(digits) <= 100):
+        raise errors.BadRequest("progress must be an integer percentage")
+    return arg["status"], progress
+
+
 @router.post("/snapshots/{snapshot_id}/action")
 async def snapshot_action(snapshot_id: str, call: CallDep, body: Body) -> Response:
-    """os-reset_status or os-force_delete (admin, 202)."""
+    """os-reset_status, os-force_delete (admin) or os-update_snapshot_status (202)."""
     name, arg = schemas.action(body)
     if name == "os-reset_status":
         if not isinstance(arg, dict) or not isinstance(arg.get("status"), str):
@@ -111,6 +132,9 @@ async def snapshot_action(snapshot_id: str, call: CallDep, body: Body) -> Respon
         await service.reset_status(call.svc, call.ctx, snapshot_id, arg["status"].lower())
     elif name == "os-force_delete":
         await service.delete_snapshot(call.svc, call.ctx, snapshot_id, force=True)
+    elif name == "os-update_snapshot_status":
+        status, progress = _status_update(arg)
+        await service.update_status(call.svc, call.ctx, snapshot_id, status, progress)
     else:
         raise errors.BadRequest(f"There is no such action: {name}")
     return call.reply(status=202)

@@ -42,7 +42,10 @@ async def create_volume(call: CallDep, body: Body) -> Response:
 
 async def _list(call: CallDep, detailed: bool) -> Response:
     q = listing.parse(
-        call.params(), is_admin=call.ctx.is_admin, max_limit=call.svc.conf.osapi_max_limit
+        service.LISTING,
+        call.params(),
+        is_admin=call.ctx.is_admin,
+        max_limit=call.svc.conf.osapi_max_limit,
     )
     if q.with_count and not call.version.at_least("3.45"):
         raise InvalidInput("Invalid filters with_count are found in query options.")
@@ -82,6 +85,14 @@ async def volumes_summary(call: CallDep) -> Response:
     if not call.version.at_least("3.36"):
         found.pop("metadata")
     return call.reply({"volume-summary": found})
+
+
+@router.get("/volumes/")
+@router.put("/volumes/")
+@router.delete("/volumes/")
+async def no_volume_named(call: CallDep) -> Response:
+    """A volume path with an empty id names no volume (404, as Cinder; not the list)."""
+    raise errors.NotFound("Volume  could not be found.")
 
 
 @router.get("/volumes/{volume_id}")
