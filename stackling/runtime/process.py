@@ -177,6 +177,10 @@ def serve(settings: Settings, ready_fd: int | None = None) -> None:
         lifespan="on",
         timeout_graceful_shutdown=20,
         server_header=False,
+        # uvicorn closes idle keep-alive connections after 5 s, the interval at which the
+        # openstack CLI polls with --wait: a poll could meet the close and fail with
+        # "Remote end closed connection" (seen under load). Idle clients keep theirs longer.
+        timeout_keep_alive=75,
     )
 
     def _started() -> None:

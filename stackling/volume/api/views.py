@@ -83,6 +83,8 @@ def detail(call: Call, rec: VolumeRecord) -> dict[str, Any]:
         out["os-vol-host-attr:host"] = v.host
         out["os-vol-mig-status-attr:migstat"] = None
         out["os-vol-mig-status-attr:name_id"] = None
+        # Volumes never migrate between backends here (one backend per host).
+        out["migration_status"] = None
     if mv.at_least("3.13"):
         out["group_id"] = v.group_id
     if mv.at_least("3.21") and admin:

@@ -424,16 +424,33 @@ async def detach_legacy(
         )
         found = (await for_volumes(s, [volume.id]))[volume.id]
     if attachment_id is None:
-        if len(found) != 1:
+        if not found:
+            # As Cinder's manager: nothing to detach, so the volume is simply available.
+            await settle_unattached(svc, volume_id)
+            return
+        if len(found) > 1:
             raise faults.InvalidVolume(
                 "Volume has more than one attachment: attachment_id is required to detach."
-                if found
-                else f"Volume {volume_id} is not attached."
             )
         attachment_id = found[0].id
     elif attachment_id not in {a.id for a in found}:
         raise not_found(attachment_id)
     await attachment_delete(svc, ctx, attachment_id)
+
+
+async def settle_unattached(svc: VolumeService, volume_id: str) -> None:
+    """A volume left with no attachment becomes available, whatever state it was put in."""
+
+    async def _do(s: AsyncSession) -> None:
+        volume = await s.get(m.Volume, volume_id, with_for_update=True)
+        if volume is None or (await for_volumes(s, [volume_id]))[volume_id]:
+            return
+        if volume.status in (states.DELETING, states.CREATING, states.EXTENDING):
+            return
+        volume.status = states.AVAILABLE
+        volume.updated_at = m.now()
+
+    await svc.tx(_do)
 
 
 async def initialize_connection(

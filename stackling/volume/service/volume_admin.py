@@ -58,3 +58,5 @@ async def force_detach(
         raise errors.NotFound(f"Volume attachment {attachment_id} could not be found.")
     for ident in found:
         await attachments.attachment_delete(svc, ctx, ident)
+    # Forced: a volume in error (Tempest resets it so first) is available once free.
+    await attachments.settle_unattached(svc, row.id)

@@ -47,7 +47,7 @@ async def test_retype(admin: httpx.AsyncClient) -> None:
     r = await admin.post(url, json={"os-retype": {"new_type": "gold", "migration_policy": "never"}})
     assert r.status_code == 202, r.text
     shown = (await admin.get(f"{V3}/volumes/{vol['id']}")).json()["volume"]
-    assert shown["volume_type"] == "gold"
+    assert shown["volume_type"] == "gold" and shown["migration_status"] is None
     r = await admin.post(url, json={"os-retype": {"new_type": gold["id"]}})
     assert "different volume type" in assert_fault(r, 400, "badRequest")
     r = await admin.post(url, json={"os-retype": {"new_type": "nope"}})
@@ -69,6 +69,9 @@ async def test_force_detach_frees_the_volume(admin: httpx.AsyncClient) -> None:
     assert r.status_code in (403, 404)
     r = await admin.post(url, json={"os-force_detach": {"attachment_id": "nope"}})
     assert_fault(r, 404, "itemNotFound")
+    # As Tempest does: the volume is put in error first, and is available once free.
+    r = await admin.post(url, json={"os-reset_status": {"status": "error"}})
+    assert r.status_code == 202, r.text
     r = await admin.post(url, json={"os-force_detach": {}})
     assert r.status_code == 202, r.text
     shown = (await admin.get(f"{V3}/volumes/{vol['id']}")).json()["volume"]
@@ -83,3 +86,14 @@ async def test_empty_ids_name_nothing(admin: httpx.AsyncClient) -> None:
     assert_fault(r, 404, "itemNotFound")
     r = await admin.post(f"{V3}/snapshots", json={"snapshot": {"volume_id": 5}})
     assert_fault(r, 400, "badRequest")
+
+
+async def test_legacy_detach_of_an_unattached_volume_leaves_it_available(
+    admin: httpx.AsyncClient,
+) -> None:
+    vol = await create_volume(admin)
+    url = f"{V3}/volumes/{vol['id']}/action"
+    r = await admin.post(url, json={"os-detach": {}})
+    assert r.status_code == 202, r.text
+    shown = (await admin.get(f"{V3}/volumes/{vol['id']}")).json()["volume"]
+    assert shown["status"] == "available"
