@@ -12,7 +12,7 @@ from stackling.common.context import RequestContext
 from stackling.common.ids import new_uuid
 from stackling.volume import faults
 from stackling.volume import models as m
-from stackling.volume.service import policy
+from stackling.volume.service import policy, spec_tables
 from stackling.volume.service.core import VolumeService
 
 # Sort keys a group type list accepts (Cinder's generic sort keys for types).
@@ -215,19 +215,7 @@ async def set_specs(
 ) -> dict[str, str]:
     """Add or replace group specs (admin only); the others stay."""
     policy.enforce(ctx, "group:group_types_specs")
-
-    async def _do(s: AsyncSession) -> None:
-        if await s.get(m.VolumeGroupType, group_type_id) is None:
-            raise faults.group_type_not_found(group_type_id)
-        for key, value in specs.items():
-            row = await s.get(m.VolumeGroupTypeSpec, (group_type_id, key))
-            if row is None:
-                s.add(m.VolumeGroupTypeSpec(group_type_id=group_type_id, key=key, value=value))
-            else:
-                row.value = value
-
-    await svc.tx(_do)
-    return specs
+    return await spec_tables.set_specs(svc, GROUP_SPECS, group_type_id, specs)
 
 
 async def delete_spec(
@@ -235,18 +223,18 @@ async def delete_spec(
 ) -> None:
     """Remove one group spec (admin only)."""
     policy.enforce(ctx, "group:group_types_specs")
-
-    async def _do(s: AsyncSession) -> None:
-        if await s.get(m.VolumeGroupType, group_type_id) is None:
-            raise faults.group_type_not_found(group_type_id)
-        row = await s.get(m.VolumeGroupTypeSpec, (group_type_id, key))
-        if row is None:
-            raise _no_spec(group_type_id, key)
-        await s.delete(row)
-
-    await svc.tx(_do)
+    await spec_tables.delete_spec(svc, GROUP_SPECS, group_type_id, key)
 
 
 def _no_spec(group_type_id: str, key: str) -> errors.NotFound:
     """Cinder's GroupTypeSpecsNotFound."""
     return errors.NotFound(f"Group Type {group_type_id} has no specs with key {key}.")
+
+
+GROUP_SPECS = spec_tables.SpecTable(
+    owner=m.VolumeGroupType,
+    spec=m.VolumeGroupTypeSpec,
+    owner_column="group_type_id",
+    owner_missing=faults.group_type_not_found,
+    key_missing=_no_spec,
+)

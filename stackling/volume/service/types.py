@@ -12,7 +12,7 @@ from stackling.common.context import RequestContext
 from stackling.common.ids import new_uuid
 from stackling.volume import faults
 from stackling.volume import models as m
-from stackling.volume.service import policy, qos
+from stackling.volume.service import policy, qos, spec_tables
 from stackling.volume.service.core import VolumeService
 
 DEFAULT_DESCRIPTION = "Default Volume Type"
@@ -223,8 +223,21 @@ async def get_spec(svc: VolumeService, ctx: RequestContext, type_id: str, key: s
     """One extra spec; 404 when the type has no such key."""
     specs = await get_specs(svc, ctx, type_id)
     if key not in specs:
-        raise errors.NotFound(f"Volume Type {type_id} has no extra specs with key {key}.")
+        raise _no_extra_spec(type_id, key)
     return specs[key]
+
+
+def _no_extra_spec(type_id: str, key: str) -> errors.NotFound:
+    return errors.NotFound(f"Volume Type {type_id} has no extra specs with key {key}.")
+
+
+EXTRA_SPECS = spec_tables.SpecTable(
+    owner=m.VolumeType,
+    spec=m.VolumeTypeExtraSpec,
+    owner_column="type_id",
+    owner_missing=faults.type_not_found,
+    key_missing=_no_extra_spec,
+)
 
 
 async def set_specs(
@@ -232,34 +245,13 @@ async def set_specs(
 ) -> dict[str, str]:
     """Add or replace extra specs (admin only); the others stay."""
     policy.enforce(ctx, "volume_extension:types_extra_specs:create")
-
-    async def _do(s: AsyncSession) -> None:
-        if await s.get(m.VolumeType, type_id) is None:
-            raise faults.type_not_found(type_id)
-        for key, value in specs.items():
-            row = await s.get(m.VolumeTypeExtraSpec, (type_id, key))
-            if row is None:
-                s.add(m.VolumeTypeExtraSpec(type_id=type_id, key=key, value=value))
-            else:
-                row.value = value
-
-    await svc.tx(_do)
-    return specs
+    return await spec_tables.set_specs(svc, EXTRA_SPECS, type_id, specs)
 
 
 async def delete_spec(svc: VolumeService, ctx: RequestContext, type_id: str, key: str) -> None:
     """Remove one extra spec (admin only)."""
     policy.enforce(ctx, "volume_extension:types_extra_specs:delete")
-
-    async def _do(s: AsyncSession) -> None:
-        if await s.get(m.VolumeType, type_id) is None:
-            raise faults.type_not_found(type_id)
-        row = await s.get(m.VolumeTypeExtraSpec, (type_id, key))
-        if row is None:
-            raise errors.NotFound(f"Volume Type {type_id} has no extra specs with key {key}.")
-        await s.delete(row)
-
-    await svc.tx(_do)
+    await spec_tables.delete_spec(svc, EXTRA_SPECS, type_id, key)
 
 
 def _public_or_granted(ctx: RequestContext) -> ColumnElement[bool]:
