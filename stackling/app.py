@@ -96,11 +96,15 @@ def build_app(settings: Settings) -> FastAPI:
         app.include_router(service_router(plugin))
         fault_router.register(plugin.path_prefix, plugin.fault_renderer())
     faults.install(app, fault_router)
-    services = {
-        plugin.path_prefix: service_app(plugin, runtime, fault_router)
-        for plugin in runtime.services.values()
-    }
-    app.state.service_apps = services
+    services: dict[str, ASGIApp] = {}
+    for plugin in runtime.services.values():
+        mounts = getattr(plugin, "mounts", None)
+        if mounts is not None:
+            # A service that speaks its own protocol end to end (Swift, S3).
+            services.update(mounts(runtime))
+        else:
+            services[plugin.path_prefix] = service_app(plugin, runtime, fault_router)
+    app.state.service_apps = {k: v for k, v in services.items() if isinstance(v, FastAPI)}
 
     async def too_large(scope: Scope, limit: int) -> Response:
         return fault_router.response(

@@ -243,6 +243,38 @@ class VolumeSettings(BaseModel):
     backup_chunk_mb: int = Field(default=32, ge=1)
 
 
+class ObjectSettings(BaseModel):
+    """Swift and S3 behaviour: the store, where it keeps data, and Swift's limits."""
+
+    # "file" keeps one file per object version under data_dir; "fake" is in
+    # memory, for tests and scale simulation only.
+    driver: str = "file"
+    # Where the file driver keeps objects; None means <data_dir>/objects.
+    data_dir: Path | None = None
+    # Swift's constraints, as /info reports them.
+    max_file_size: int = Field(default=5 * 1024**3 + 2, ge=1)
+    max_meta_name_length: int = 128
+    max_meta_value_length: int = 256
+    max_meta_count: int = 90
+    max_meta_overall_size: int = 4096
+    max_header_size: int = 8192
+    max_object_name_length: int = 1024
+    max_container_name_length: int = 256
+    container_listing_limit: int = Field(default=10000, ge=1)
+    account_listing_limit: int = Field(default=10000, ge=1)
+    # Static large objects.
+    max_manifest_segments: int = 1000
+    max_manifest_size: int = 8 * 1024 * 1024
+    min_segment_size: int = 1
+    # Bulk operations.
+    max_deletes_per_request: int = 10000
+    max_containers_per_extraction: int = 10000
+    # The S3 API's region (what clients sign with) and location constraint.
+    s3_region: str = "us-east-1"
+    # How often (s) expired objects are removed and freed data is reclaimed.
+    reaper_interval_s: float = Field(default=5.0, gt=0)
+
+
 class LogSettings(BaseModel):
     """Logging."""
 
@@ -276,6 +308,7 @@ class Settings(BaseSettings):
     compute: ComputeSettings = ComputeSettings()
     network: NetworkSettings = NetworkSettings()
     volume: VolumeSettings = VolumeSettings()
+    object: ObjectSettings = ObjectSettings()
     log: LogSettings = LogSettings()
 
     # The TOML file these settings were read from, if any (shown by `config show`).

@@ -24,6 +24,9 @@ CATALOG: dict[str, CatalogEntry] = {
     "compute": CatalogEntry("compute", "nova", "/compute/v2.1", "Compute Service"),
     "network": CatalogEntry("network", "neutron", "/networking", "Networking Service"),
     "volume": CatalogEntry("block-storage", "cinder", "/volume/v3", "Block Storage Service"),
+    "object": CatalogEntry(
+        "object-store", "swift", "/object/v1/AUTH_$(project_id)s", "Object Storage Service"
+    ),
 }
 # Services listed under a second type too: Cinder as devstack registers it, `volumev3`
 # with the project in its URL for clients that predate project-less URLs (3.67).
@@ -31,6 +34,8 @@ EXTRA_CATALOG: dict[str, CatalogEntry] = {
     "volume": CatalogEntry(
         "volumev3", "cinderv3", "/volume/v3/$(project_id)s", "Cinder Volume Service V3"
     ),
+    # The S3 API of the object service, where clients that read the catalog look for it.
+    "object": CatalogEntry("s3", "s3", "/s3", "S3 API of the Object Storage Service"),
 }
 
 

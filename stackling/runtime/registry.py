@@ -19,6 +19,7 @@ KNOWN_SERVICES: dict[str, str] = {
     "compute": "stackling.compute.plugin:ComputePlugin",
     "network": "stackling.network.plugin:NetworkPlugin",
     "volume": "stackling.volume.plugin:VolumePlugin",
+    "object": "stackling.object.plugin:ObjectPlugin",
 }
 
 

@@ -1,0 +1,1 @@
+"""Object storage: Swift v1 and S3 over one durable store."""

@@ -1,0 +1,1 @@
+"""The object data stores."""

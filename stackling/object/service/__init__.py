@@ -1,0 +1,1 @@
+"""Object service decisions: accounts, containers, objects, listings, expiry."""

@@ -1,0 +1,129 @@
+"""Containers (S3 buckets): create, metadata, totals, delete when empty."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from stackling.common import errors
+from stackling.object import models as m
+from stackling.object.service import accounts, clock
+from stackling.object.service.core import ObjectService
+
+
+async def find(s: AsyncSession, project_id: str, name: str) -> m.ObjectContainer | None:
+    """A container of the account by name, or None."""
+    stmt = select(m.ObjectContainer).where(
+        m.ObjectContainer.project_id == project_id, m.ObjectContainer.name == name
+    )
+    return (await s.execute(stmt)).scalar_one_or_none()
+
+
+async def fetch(s: AsyncSession, project_id: str, name: str) -> m.ObjectContainer:
+    """A container of the account by name; 404 when there is none."""
+    row = await find(s, project_id, name)
+    if row is None:
+        raise errors.NotFound("The resource could not be found.")
+    return row
+
+
+async def get_container(svc: ObjectService, project_id: str, name: str) -> m.ObjectContainer:
+    """A container with its metadata and totals; 404 when missing."""
+    async with svc.db.session() as s:
+        return await fetch(s, project_id, name)
+
+
+async def lookup(svc: ObjectService, project_id: str, name: str) -> m.ObjectContainer | None:
+    """A container, or None when missing."""
+    async with svc.db.session() as s:
+        return await find(s, project_id, name)
+
+
+async def create_container(
+    svc: ObjectService, project_id: str, name: str, changes: dict[str, str]
+) -> bool:
+    """Create a container, or update the metadata of the existing one; True when created."""
+
+    async def _do(s: AsyncSession) -> bool:
+        await accounts.ensure_row(s, project_id)
+        row = await find(s, project_id, name)
+        if row is not None:
+            row.meta = accounts.merge_meta(row.meta, changes)
+            return False
+        meta = {k: v for k, v in changes.items() if v != ""}
+        s.add(
+            m.ObjectContainer(
+                project_id=project_id,
+                name=name,
+                object_count=0,
+                bytes_used=0,
+                meta=meta,
+                timestamp=clock.now(),
+            )
+        )
+        await s.flush()
+        return True
+
+    try:
+        return await svc.db.write(_do)
+    except IntegrityError:
+        # Another request made it first: this one is then an update of it.
+        return await svc.db.write(_do)
+
+
+async def update_meta(
+    svc: ObjectService, project_id: str, name: str, changes: dict[str, str]
+) -> m.ObjectContainer:
+    """Apply a POST's metadata changes; 404 when missing."""
+
+    async def _do(s: AsyncSession) -> m.ObjectContainer:
+        row = await fetch(s, project_id, name)
+        row.meta = accounts.merge_meta(row.meta, changes)
+        return row
+
+    return await svc.db.write(_do)
+
+
+async def delete_container(svc: ObjectService, project_id: str, name: str) -> None:
+    """Delete an empty container; 404 when missing, 409 when it holds objects."""
+
+    async def _do(s: AsyncSession) -> None:
+        row = await fetch(s, project_id, name)
+        held = await s.scalar(
+            select(m.StoredObject.name).where(m.StoredObject.container_id == row.id).limit(1)
+        )
+        if held is not None:
+            raise errors.Conflict("There was a conflict when trying to complete your request.")
+        # Parts of unfinished S3 uploads go with the bucket.
+        parts = select(m.UploadPart.file_id).join(
+            m.MultipartUpload, m.MultipartUpload.id == m.UploadPart.upload_id
+        )
+        freed = (await s.scalars(parts.where(m.MultipartUpload.container_id == row.id))).all()
+        await free_files(s, freed)
+        await s.execute(delete(m.MultipartUpload).where(m.MultipartUpload.container_id == row.id))
+        await s.delete(row)
+
+    await svc.db.write(_do)
+
+
+async def free_files(s: AsyncSession, file_ids: Any) -> None:
+    """Hand files no row references any more to the reaper, in this transaction."""
+    stamp = clock.now()
+    for file_id in dict.fromkeys(file_ids):
+        await s.merge(m.FreedData(file_id=file_id, freed_at=stamp))
+
+
+async def bump_totals(s: AsyncSession, container_id: int, objects: int, size: int) -> None:
+    """Move a container's object count and bytes by the given amounts."""
+    if not objects and not size:
+        return
+    c = m.ObjectContainer
+    await s.execute(
+        update(c)
+        .where(c.id == container_id)
+        .values(object_count=c.object_count + objects, bytes_used=c.bytes_used + size)
+        .execution_options(synchronize_session=False)
+    )

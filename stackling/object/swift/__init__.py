@@ -1,0 +1,1 @@
+"""The Swift v1 HTTP layer."""

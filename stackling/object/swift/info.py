@@ -1,0 +1,50 @@
+"""GET /info: the capabilities clients discover (Swift's constraints and middleware)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from stackling.settings import ObjectSettings
+
+
+def capabilities(conf: ObjectSettings) -> dict[str, Any]:
+    """What this cluster offers, in /info's shape."""
+    return {
+        "swift": {
+            "version": "2.36.0",
+            "max_file_size": conf.max_file_size,
+            "max_meta_name_length": conf.max_meta_name_length,
+            "max_meta_value_length": conf.max_meta_value_length,
+            "max_meta_count": conf.max_meta_count,
+            "max_meta_overall_size": conf.max_meta_overall_size,
+            "max_header_size": conf.max_header_size,
+            "max_object_name_length": conf.max_object_name_length,
+            "max_container_name_length": conf.max_container_name_length,
+            "container_listing_limit": conf.container_listing_limit,
+            "account_listing_limit": conf.account_listing_limit,
+            "extra_header_count": 0,
+            "valid_api_versions": ["v1", "v1.0"],
+            "strict_cors_mode": True,
+            "allow_account_management": False,
+            "account_autocreate": True,
+            "policies": [{"name": "Policy-0", "default": True, "aliases": "Policy-0"}],
+        },
+        "account_quotas": {},
+        "container_quotas": {},
+    }
+
+
+def respond(request: Request, runtime: Any, trans_id: str) -> Response:
+    """The capabilities as JSON (HEAD and GET)."""
+    conf = runtime.service("object").svc.conf
+    doc = capabilities(conf)
+    body = b"" if request.method == "HEAD" else json.dumps(doc).encode()
+    return Response(
+        body,
+        headers={"X-Trans-Id": trans_id},
+        media_type="application/json; charset=utf-8",
+    )
