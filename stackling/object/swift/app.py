@@ -124,6 +124,9 @@ class SwiftApp:
             query=parse_query(request.scope.get("query_string", b"")),
         )
         await self.authenticate(call)
+        special = await self.middleware(call)
+        if special is not None:
+            return special
         table = _OBJECT if obj is not None else _CONTAINER if cont is not None else _ACCOUNT
         handler = table.get(request.method)
         if handler is None:
@@ -145,6 +148,22 @@ class SwiftApp:
         if token:
             validator = call.runtime.token_validator
             call.ctx = await validator.context_for(token, call.trans_id)
+
+    async def middleware(self, call: Call) -> Response | None:
+        """Requests Swift's middleware answers instead of the API: bulk and form POST."""
+        from stackling.object.swift import bulk, formpost
+
+        if "bulk-delete" in call.query and call.method in ("POST", "DELETE"):
+            return await bulk.delete(call)
+        if "extract-archive" in call.query and call.method == "PUT":
+            return await bulk.extract(call)
+        if (
+            call.method == "POST"
+            and call.container is not None
+            and call.headers.get("content-type", "").startswith("multipart/form-data")
+        ):
+            return await formpost.handle(call)
+        return None
 
     def check_container_access(self, call: Call) -> None:
         """Account requests and container changes are for the account's operators only.
