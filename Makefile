@@ -14,7 +14,7 @@ HOST ?= 127.0.0.1
 APT_RUN := python3 python3-venv python3-pip ca-certificates gcc pkg-config qemu-utils syslinux syslinux-common mtools dosfstools \
   libvirt-dev libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 genisoimage \
   iproute2 nftables dnsmasq-base dnsmasq-utils radvd
-APT_TEST := postgresql git procps openssh-client busybox lvm2 thin-provisioning-tools
+APT_TEST := postgresql git procps openssh-client busybox lvm2 thin-provisioning-tools rclone
 
 .PHONY: up down status install install-test test lint unit functional e2e bench bench-startup bench-compute bench-network clean
 

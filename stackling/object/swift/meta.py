@@ -48,7 +48,9 @@ def object_meta(headers: Headers, conf: ObjectSettings) -> dict[str, str]:
         if key.startswith("x-object-meta-") or key in OBJECT_STORED:
             out[key] = value.strip()
     check(out, "x-object-meta-", conf)
-    return {k: v for k, v in out.items() if v != ""}
+    # Swift keeps user metadata with an empty value (and shows it); stored headers
+    # such as Content-Disposition are dropped when empty.
+    return {k: v for k, v in out.items() if v != "" or k.startswith("x-object-meta-")}
 
 
 def check(meta: dict[str, str], prefix: str, conf: ObjectSettings) -> None:
@@ -81,4 +83,4 @@ def title(key: str) -> str:
 
 def render(meta: dict[str, Any]) -> dict[str, str]:
     """Stored metadata as response headers."""
-    return {title(k): str(v) for k, v in meta.items() if v != "" and not k.startswith("x-sys-")}
+    return {title(k): str(v) for k, v in meta.items() if not k.startswith("x-sys-")}

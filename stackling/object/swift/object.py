@@ -204,7 +204,8 @@ async def copy_into(call: Call, source: str, name: str, src_account: str) -> Res
         if large.SLO in src_row.meta:
             new.listed_size, new.listed_etag = src_row.size, src_row.etag
         row = await objects.copy_object(call.svc, src_row, target, name, new)
-    extra = {
+    extra = meta.render(row.meta)
+    extra |= {
         "X-Copied-From": f"{quote(src_container.name)}/{quote(src_name)}",
         "X-Copied-From-Last-Modified": clock.http_date(src_row.timestamp),
     }

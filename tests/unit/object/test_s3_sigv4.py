@@ -176,14 +176,16 @@ def test_altered_header_signed_request_does_not_verify(tamper: Tamper) -> None:
     _fails(parsed, "SignatureDoesNotMatch")
 
 
-@pytest.mark.parametrize("tamper", TAMPERS.values(), ids=TAMPERS.keys())
+# A presigned URL signs only the host header.
+PRESIGNED_TAMPERS = {name: t for name, t in TAMPERS.items() if name != "signed header"}
+
+
+@pytest.mark.parametrize("tamper", PRESIGNED_TAMPERS.values(), ids=PRESIGNED_TAMPERS.keys())
 def test_altered_presigned_request_does_not_verify(tamper: Tamper) -> None:
     path = _key_path("bucket", "a b.txt")
     request = _v4_presigned("GET", path, "list-type=2&prefix=a%20b")
     split = urlsplit(request.url)
     headers = {"host": "127.0.0.1:8780"}
-    if tamper is TAMPERS["signed header"]:
-        pytest.skip("a presigned URL signs only the host header")
     path, query, headers = tamper(split.path, split.query, headers)
     parsed = sigv4.parse("GET", path.encode(), query.encode(), headers)
     _fails(parsed, "SignatureDoesNotMatch")
