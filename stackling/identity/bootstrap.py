@@ -60,8 +60,14 @@ def admin_password(idn: Identity) -> tuple[str, bool]:
     return generated, False
 
 
-async def bootstrap(idn: Identity, services: list[CatalogEntry]) -> None:
-    """Create what a new cloud needs; running it again changes nothing but stale endpoints."""
+async def bootstrap(
+    idn: Identity, services: list[CatalogEntry], service_roles: tuple[str, ...] = ()
+) -> None:
+    """Create what a new cloud needs; running it again changes nothing but stale endpoints.
+
+    `service_roles` are roles the enabled services act on beyond Keystone's own
+    (Swift's ResellerAdmin), created as devstack creates them.
+    """
     password, explicit = admin_password(idn)
     settings = idn.settings
     rounds = settings.identity.password_hash_rounds
@@ -94,7 +100,7 @@ async def bootstrap(idn: Identity, services: list[CatalogEntry]) -> None:
             await s.flush()
         role_ids = {}
         # Keystone's bootstrap roles since 2024.2, manager between admin and member.
-        for name in ("admin", "manager", "member", "reader", "service"):
+        for name in ("admin", "manager", "member", "reader", "service", *service_roles):
             row = await s.scalar(
                 select(m.Role).where(m.Role.name == name, m.Role.domain_id == m.NULL_DOMAIN)
             )

@@ -38,6 +38,9 @@ EXTRA_CATALOG: dict[str, CatalogEntry] = {
     "object": CatalogEntry("s3", "s3", "/s3", "S3 API of the Object Storage Service"),
 }
 
+# Roles a service's policy names, created at bootstrap when the service runs.
+SERVICE_ROLES: dict[str, tuple[str, ...]] = {"object": ("ResellerAdmin",)}
+
 
 class IdentityPlugin:
     """Keystone v3 at /identity."""
@@ -64,7 +67,8 @@ class IdentityPlugin:
         await self.idn.start()
         entries = [CATALOG[name] for name in runtime.services if name in CATALOG]
         entries += [EXTRA_CATALOG[name] for name in runtime.services if name in EXTRA_CATALOG]
-        await bootstrap(self.idn, entries)
+        roles = tuple(r for name in runtime.services for r in SERVICE_ROLES.get(name, ()))
+        await bootstrap(self.idn, entries, roles)
 
     async def stop(self) -> None:
         """Stop background work."""

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -92,11 +93,16 @@ async def delete_container(svc: ObjectService, project_id: str, name: str) -> No
 
     async def _do(s: AsyncSession) -> None:
         row = await fetch(s, project_id, name)
+        o = m.StoredObject
         held = await s.scalar(
-            select(m.StoredObject.name).where(m.StoredObject.container_id == row.id).limit(1)
+            select(o.name).where(o.container_id == row.id, live(time.time())).limit(1)
         )
         if held is not None:
             raise errors.Conflict("There was a conflict when trying to complete your request.")
+        # Expired objects the reaper has not removed yet go with the container.
+        await free_files(
+            s, (await s.scalars(select(o.file_id).where(o.container_id == row.id))).all()
+        )
         # Parts of unfinished S3 uploads go with the bucket.
         parts = select(m.UploadPart.file_id).join(
             m.MultipartUpload, m.MultipartUpload.id == m.UploadPart.upload_id
@@ -107,6 +113,12 @@ async def delete_container(svc: ObjectService, project_id: str, name: str) -> No
         await s.delete(row)
 
     await svc.db.write(_do)
+
+
+def live(now: float) -> ColumnElement[bool]:
+    """Objects not past their X-Delete-At (expired ones are gone even before the reaper)."""
+    o = m.StoredObject
+    return or_(o.delete_at.is_(None), o.delete_at > now)
 
 
 async def free_files(s: AsyncSession, file_ids: Any) -> None:

@@ -100,6 +100,12 @@ class SwiftApp:
         head = parts[1] if len(parts) > 1 else ""
         if head == "info" and len(parts) == 2:
             return info.respond(request, self.runtime, trans_id)
+        if head == "crossdomain.xml" and len(parts) == 2:
+            return Response(
+                info.CROSS_DOMAIN_POLICY.encode(),
+                headers={"X-Trans-Id": trans_id},
+                media_type="application/xml; charset=utf-8",
+            )
         if head == "healthcheck" and len(parts) == 2:
             return Response(b"OK", headers={"X-Trans-Id": trans_id}, media_type="text/plain")
         if head != "v1" or len(parts) < 3 or not parts[2].startswith(RESELLER_PREFIX):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+from sqlalchemy import and_
 from starlette.responses import Response
 
 from stackling.common import errors
@@ -111,7 +113,7 @@ async def list_objects(call: Call, row: m.ObjectContainer, q: Query) -> list[Any
             s,
             [o.name, o.etag, o.size, o.content_type, o.timestamp],
             o.name,
-            o.container_id == row.id,
+            and_(o.container_id == row.id, containers.live(time.time())),
             q,
         )
 

@@ -10,6 +10,16 @@ from starlette.responses import Response
 
 from stackling.settings import ObjectSettings
 
+# Flash and Silverlight clients read this before cross-domain requests (crossdomain middleware).
+CROSS_DOMAIN_POLICY = (
+    '<?xml version="1.0"?>\n'
+    "<!DOCTYPE cross-domain-policy SYSTEM "
+    '"http://www.adobe.com/xml/dtds/cross-domain-policy.dtd" >\n'
+    "<cross-domain-policy>\n"
+    '<allow-access-from domain="*" secure="false" />\n'
+    "</cross-domain-policy>"
+)
+
 
 def capabilities(conf: ObjectSettings) -> dict[str, Any]:
     """What this cluster offers, in /info's shape."""
@@ -34,6 +44,8 @@ def capabilities(conf: ObjectSettings) -> dict[str, Any]:
             "policies": [{"name": "Policy-0", "default": True, "aliases": "Policy-0"}],
         },
         "account_quotas": {},
+        "versioned_writes": {"allowed_flags": ["x-versions-location", "x-history-location"]},
+        "crossdomain": {"cross_domain_policy": '<allow-access-from domain="*" secure="false" />'},
         "container_quotas": {},
     }
 
