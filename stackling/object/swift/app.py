@@ -141,7 +141,12 @@ class SwiftApp:
             raise errors.MethodNotAllowed("Method Not Allowed")
         if obj is None:
             self.check_container_access(call)
-        return await handler(call)
+        response = await handler(call)
+        if call.temp_url:
+            from stackling.object.swift import tempurl
+
+            return tempurl.finish(call, response)
+        return response
 
     async def authenticate(self, call: Call) -> None:
         """The caller from X-Auth-Token, a temp URL, or nobody (anonymous)."""

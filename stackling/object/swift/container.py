@@ -17,6 +17,14 @@ from stackling.object.swift.account import POLICY
 from stackling.object.swift.call import Call
 
 _ACLS = ("x-container-read", "x-container-write")
+# Shown to the account's operators only: who may read, and keys that sign temp URLs.
+_OWNER_ONLY = (
+    *_ACLS,
+    "x-container-sync-key",
+    "x-container-sync-to",
+    "x-container-meta-temp-url-key",
+    "x-container-meta-temp-url-key-2",
+)
 _COUNTS = ("x-container-meta-quota-bytes", "x-container-meta-quota-count")
 
 
@@ -76,7 +84,9 @@ def _headers(call: Call, row: m.ObjectContainer) -> dict[str, str]:
         "Accept-Ranges": "bytes",
         "Last-Modified": clock.http_date(row.timestamp),
     }
-    shown = row.meta if call.is_owner else {k: v for k, v in row.meta.items() if k not in _ACLS}
+    shown = (
+        row.meta if call.is_owner else {k: v for k, v in row.meta.items() if k not in _OWNER_ONLY}
+    )
     headers.update(meta.render(shown))
     return headers
 
