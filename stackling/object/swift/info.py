@@ -8,6 +8,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from stackling.object.swift import formpost, tempurl
 from stackling.settings import ObjectSettings
 
 # Flash and Silverlight clients read this before cross-domain requests (crossdomain middleware).
@@ -47,6 +48,21 @@ def capabilities(conf: ObjectSettings) -> dict[str, Any]:
         "versioned_writes": {"allowed_flags": ["x-versions-location", "x-history-location"]},
         "crossdomain": {"cross_domain_policy": '<allow-access-from domain="*" secure="false" />'},
         "container_quotas": {},
+        "tempurl": tempurl.capabilities(),
+        "formpost": formpost.capabilities(),
+        "slo": {
+            "max_manifest_segments": conf.max_manifest_segments,
+            "max_manifest_size": conf.max_manifest_size,
+            "min_segment_size": conf.min_segment_size,
+        },
+        "bulk_delete": {
+            "max_deletes_per_request": conf.max_deletes_per_request,
+            "max_failed_deletes": 1000,
+        },
+        "bulk_upload": {
+            "max_containers_per_extraction": conf.max_containers_per_extraction,
+            "max_failed_extractions": 1000,
+        },
     }
 
 

@@ -121,6 +121,8 @@ async def put(call: Call) -> Response:
     """Store an object (or copy one, with X-Copy-From)."""
     name = check_name(call)
     if call.headers.get("x-copy-from") is not None:
+        if call.query.get("multipart-manifest") == "put":
+            raise errors.MethodNotAllowed("Multipart Manifest PUTs cannot be COPY requests")
         account = call.headers.get("x-copy-from-account", "").removeprefix("AUTH_")
         return await copy_into(call, call.headers["x-copy-from"], name, account or call.account)
     if call.query.get("multipart-manifest") == "put":
