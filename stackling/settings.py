@@ -53,6 +53,9 @@ class IdentitySettings(BaseModel):
 class ImageStoreSettings(BaseModel):
     """One image store (a Glance "backend")."""
 
+    # "file" keeps one file per image under path; "object" one object per image in
+    # the object service (Glance's swift store; needs "object" in services);
+    # "fake" is in memory, for tests only.
     driver: str = "file"
     description: str = "Filesystem store in the data dir"
     # Where the file driver keeps data; empty means <data_dir>/images/<store id>.
@@ -237,6 +240,10 @@ class VolumeSettings(BaseModel):
     quota_backup_gigabytes: int = Field(default=1000, ge=-1)
     quota_groups: int = Field(default=10, ge=-1)
     per_volume_size_limit: int = Field(default=-1, ge=-1)
+    # Where backups go: "filesystem" (files under backup_dir, Cinder's posix driver)
+    # or "object" (objects in the object service, Cinder's swift driver; needs
+    # "object" in services).
+    backup_driver: str = "filesystem"
     # Where the filesystem backup target keeps backups; None means <data_dir>/backups.
     backup_dir: Path | None = None
     # Backups are stored (and compared, for incremental ones) in chunks of this size.
@@ -271,6 +278,8 @@ class ObjectSettings(BaseModel):
     max_containers_per_extraction: int = 10000
     # The S3 API's region (what clients sign with) and location constraint.
     s3_region: str = "us-east-1"
+    # How long (s) account metadata read for quota checks is reused (Swift's proxy caches it too).
+    account_cache_s: float = Field(default=5.0, ge=0)
     # How often (s) expired objects are removed and freed data is reclaimed.
     reaper_interval_s: float = Field(default=5.0, gt=0)
 

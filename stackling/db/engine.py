@@ -34,7 +34,8 @@ T = TypeVar("T")
 _RETRYABLE_PG_CODES = {"40001", "40P01"}
 
 
-def _is_retryable(exc: DBAPIError) -> bool:
+def is_retryable(exc: DBAPIError) -> bool:
+    """Whether a write lost a race (busy, deadlock, serialization) and may be retried."""
     orig = exc.orig
     code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
     if code in _RETRYABLE_PG_CODES:
@@ -151,7 +152,7 @@ class Database:
                 if bad is not None:
                     raise bad from exc
                 attempt += 1
-                if not _is_retryable(exc) or attempt > self.write_retries:
+                if not is_retryable(exc) or attempt > self.write_retries:
                     raise
                 delay = min(0.05 * 2**attempt, 1.0) * random.uniform(0.5, 1.0)
                 LOG.warning("write transaction lost a race (%s); retry %d", exc.orig, attempt)

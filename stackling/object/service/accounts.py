@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,6 +81,26 @@ async def update_meta(svc: ObjectService, project_id: str, changes: dict[str, st
         row.meta = merge_meta(row.meta, changes)
 
     await svc.db.write(_do)
+    svc.account_meta.pop(project_id, None)
+
+
+async def cached_meta(svc: ObjectService, project_id: str) -> dict[str, Any]:
+    """The account's metadata, read at most once per `account_cache_s` (for quota checks).
+
+    Like Swift's proxy, which caches account info: a change made through another
+    process is seen within that time; one made through this process at once.
+    """
+    now = time.monotonic()
+    hit = svc.account_meta.get(project_id)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    async with svc.db.session() as s:
+        row = await s.get(m.ObjectAccount, project_id)
+    meta = dict(row.meta) if row is not None else {}
+    if len(svc.account_meta) > 10000:
+        svc.account_meta.clear()
+    svc.account_meta[project_id] = (now + svc.conf.account_cache_s, meta)
+    return meta
 
 
 async def list_containers(svc: ObjectService, project_id: str, q: Query) -> list[Any]:

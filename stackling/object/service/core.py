@@ -9,6 +9,7 @@ from typing import Any
 from stackling.db.engine import Database
 from stackling.object.drivers.base import ObjectStore
 from stackling.object.drivers.registry import make_store
+from stackling.object.service.group_commit import GroupCommit
 from stackling.settings import ObjectSettings, Settings
 
 LOG = logging.getLogger(__name__)
@@ -24,3 +25,7 @@ class ObjectService:
         self.root: Path = self.conf.data_dir or settings.data_dir / "objects"
         self.store: ObjectStore = make_store(self.conf.driver, self.root)
         self.runtime: Any = None
+        # Object writes commit together when they arrive together.
+        self.commits = GroupCommit(db)
+        # project id -> (expiry on the monotonic clock, account metadata); see accounts.cached_meta.
+        self.account_meta: dict[str, tuple[float, dict[str, Any]]] = {}

@@ -82,9 +82,12 @@ async def room(svc: ObjectService, container: m.ObjectContainer) -> int:
     quota = _int_meta(container.meta, QUOTA_BYTES)
     if quota is not None:
         space = min(space, quota - container.bytes_used)
-    acct = await accounts.get_account(svc, container.project_id)
-    acct_quota = _int_meta(acct.meta, ACCOUNT_QUOTA_BYTES)
+    acct_quota = _int_meta(
+        await accounts.cached_meta(svc, container.project_id), ACCOUNT_QUOTA_BYTES
+    )
     if acct_quota is not None:
+        # Only an account with a quota pays for summing its containers.
+        acct = await accounts.get_account(svc, container.project_id)
         space = min(space, acct_quota - acct.bytes_used)
     return space
 
@@ -108,7 +111,7 @@ async def put_object(
         if new.length > svc.conf.max_file_size:
             raise errors.PayloadTooLarge("Your request is too large.")
         raise errors.PayloadTooLarge("Upload exceeds quota.")
-    if await _would_add(svc, container.id, name):
+    if QUOTA_COUNT in container.meta and await _would_add(svc, container.id, name):
         _check_count(container, 1)
     try:
         written = await svc.store.write(chunks, max_size=max(space, 0))
@@ -155,7 +158,7 @@ async def commit_file(
         return row
 
     try:
-        row = await svc.db.write(_do)
+        row = await svc.commits.run(_do)
     except BaseException:
         await svc.store.discard([file_id])
         raise
@@ -252,7 +255,7 @@ async def delete_object(svc: ObjectService, container: m.ObjectContainer, name: 
         if archive is not None:
             await _restore_latest(s, current, archive, name)
 
-    await svc.db.write(_do)
+    await svc.commits.run(_do)
 
 
 async def _restore_latest(
@@ -304,7 +307,7 @@ async def update_object(
         row.timestamp = clock.after(row.timestamp)
         return row
 
-    return await svc.db.write(_do)
+    return await svc.commits.run(_do)
 
 
 async def copy_object(
@@ -315,7 +318,8 @@ async def copy_object(
     new: NewObject,
 ) -> m.StoredObject:
     """A new object with the source's bytes (a new name for them: nothing is rewritten)."""
-    _check_count(target, 1 if await _would_add(svc, target.id, name) else 0)
+    if QUOTA_COUNT in target.meta:
+        _check_count(target, 1 if await _would_add(svc, target.id, name) else 0)
     if source.size > await room(svc, target):
         raise errors.PayloadTooLarge("Upload exceeds quota.")
     file_id = await svc.store.link(source.file_id)
