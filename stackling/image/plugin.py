@@ -38,7 +38,7 @@ class ImagePlugin:
 
     async def start(self, runtime: Any) -> None:
         """Sweep what a crash left, reset interrupted transfers, seed the test image."""
-        await self.svc.start()
+        await self.svc.start(runtime)
         if self.settings.image.register_test_image:
             self.svc.spawn(seed.register_test_image(self.svc), "register the test image")
 

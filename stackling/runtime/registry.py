@@ -54,8 +54,12 @@ class ServicePlugin(Protocol):
 
 
 def load_plugins(settings: Settings, db: Database) -> dict[str, ServicePlugin]:
-    """Instantiate the plugin of every enabled service, identity first."""
-    names = list(dict.fromkeys(["identity", *settings.services]))
+    """Instantiate the plugin of every enabled service, identity (then object storage) first."""
+    # The object service starts right after identity: its start-up deletes
+    # unpublished files nobody references, which must happen before any other
+    # service (images, backups) can be writing objects.
+    first = ["identity", *(["object"] if "object" in settings.services else [])]
+    names = list(dict.fromkeys([*first, *settings.services]))
     plugins: dict[str, ServicePlugin] = {}
     for name in names:
         try:

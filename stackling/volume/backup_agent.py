@@ -32,9 +32,13 @@ from stackling.volume import models as m
 from stackling.volume import states
 from stackling.volume.backup import chunks
 from stackling.volume.backup.base import BackupTargetError
-from stackling.volume.backup.registry import make_target
 from stackling.volume.drivers.base import BackendError
-from stackling.volume.service.backups import backup_topic, release_source, target_root
+from stackling.volume.service.backups import (
+    backup_target,
+    backup_topic,
+    release_source,
+    target_root,
+)
 from stackling.volume.service.core import VolumeService
 
 LOG = logging.getLogger(__name__)
@@ -52,7 +56,7 @@ class BackupAgent:
         self.host = svc.host
         self.topic = backup_topic(svc.host)
         root = target_root(svc)
-        self.target = make_target(root)
+        self.target = backup_target(svc)
         # Raw images on their way in or out live here, beside the target's data.
         self.scratch = root / ".scratch"
         self.chunk_size = svc.conf.backup_chunk_mb * MIB

@@ -10,14 +10,34 @@ from pathlib import Path
 
 import pytest
 
-from stackling.image.drivers.base import ImageStore, NotInStore, SizeExceeded, SizeMismatch
-from stackling.image.drivers.registry import make_store
+from stackling.image.drivers.base import (
+    ImageStore,
+    NotInStore,
+    SizeExceeded,
+    SizeMismatch,
+    StoreError,
+)
+from stackling.image.drivers.object_store import ACCOUNT, CONTAINER
+from stackling.image.drivers.registry import DRIVERS, make_store
+from stackling.object.internal import InternalObjects
+from tests.support.object_service import internal_objects
 
 
-@pytest.fixture(params=["file", "fake"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> ImageStore:
-    """Each store implementation, on a fresh directory."""
-    return make_store(request.param, tmp_path / "images")
+@pytest.fixture(params=DRIVERS)
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ImageStore]:
+    """Each store implementation, on a fresh directory (the object one on its own service)."""
+    if request.param != "object":
+        yield make_store(request.param, tmp_path / "images")
+        return
+    async with internal_objects(tmp_path) as objects:
+        yield make_store("object", tmp_path / "images", lambda: objects)
+
+
+@pytest.fixture
+async def objects(tmp_path: Path) -> AsyncIterator[InternalObjects]:
+    """An object service's in-process API, for checks of what the object store keeps."""
+    async with internal_objects(tmp_path) as objects:
+        yield objects
 
 
 async def _chunks(data: bytes, size: int = 65536) -> AsyncIterator[bytes]:
@@ -109,3 +129,48 @@ async def test_verify_sees_complete_data_before_it_is_visible(store: ImageStore)
 
     stored = await store.put("img-w", _chunks(b"abcdef", 3), verify=accept)
     assert await store.locations() == {stored.location}
+
+
+async def test_object_store_keeps_each_image_as_one_internal_object(
+    objects: InternalObjects, tmp_path: Path
+) -> None:
+    store = make_store("object", tmp_path / "images", lambda: objects)
+    data = os.urandom(2 * 1024 * 1024 + 5)
+    stored = await store.put("img-o", _chunks(data), expected_size=len(data))
+    assert stored.location == f"object://{ACCOUNT}/{CONTAINER}/img-o"
+    assert await objects.list_names(ACCOUNT, CONTAINER) == ["img-o"]
+    assert b"".join([c async for c in objects.read(ACCOUNT, CONTAINER, "img-o")]) == data
+    # Another image's data cannot be named through a location outside the container.
+    for foreign in ("object://stackling-image/other/img-o", "object://x/glance/img-o", "file:///x"):
+        with pytest.raises(NotInStore):
+            await _read(store, foreign)
+    await store.delete(stored.location)
+    assert not await objects.exists(ACCOUNT, CONTAINER, "img-o")
+
+
+async def test_object_store_refusals_leave_no_data_in_the_object_service(
+    objects: InternalObjects, tmp_path: Path
+) -> None:
+    store = make_store("object", tmp_path / "images", lambda: objects)
+
+    async def refuse(path: Path) -> None:
+        raise ValueError("not a disk image")
+
+    with pytest.raises(SizeExceeded):
+        await store.put("img-a", _chunks(b"y" * 3_000_000), max_size=2_000_000)
+    with pytest.raises(ValueError):
+        await store.put("img-b", _chunks(b"abcdef"), verify=refuse)
+    assert await objects.list_names(ACCOUNT, CONTAINER) == []
+    # Neither unpublished bytes in the object store nor spooled copies are left over.
+    assert await objects.svc.store.unpublished() == []
+    assert list((tmp_path / "images" / ".spool").iterdir()) == []
+
+
+async def test_object_store_sweeps_spooled_copies_and_needs_the_service(tmp_path: Path) -> None:
+    store = make_store("object", tmp_path / "images")
+    spool = tmp_path / "images" / ".spool"
+    spool.mkdir(parents=True)
+    (spool / "img-x.abc").write_bytes(b"half")
+    assert await store.remove_partials() == 1
+    with pytest.raises(StoreError, match="without the object service"):
+        await store.put("img-n", _chunks(b"data"))

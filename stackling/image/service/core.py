@@ -17,6 +17,7 @@ from stackling.image import models as m
 from stackling.image.drivers.base import ImageStore, StoreError
 from stackling.image.drivers.filesystem import FilesystemStore
 from stackling.image.drivers.registry import make_store
+from stackling.object.internal import InternalObjects, internal_objects
 from stackling.settings import ImageSettings, Settings
 
 LOG = logging.getLogger(__name__)
@@ -33,17 +34,28 @@ class ImageService:
         self.conf: ImageSettings = settings.image
         self.db = db
         self.host = socket.gethostname()
+        # Set when the service starts: the object store driver finds the object service in it.
+        self.runtime: Any = None
         root = settings.data_dir / "images"
         self.stores: dict[str, ImageStore] = {}
         for store_id, store_conf in self.conf.stores.items():
+            if store_conf.driver == "object" and "object" not in settings.services:
+                raise ValueError(
+                    f"image store {store_id!r} uses the object driver,"
+                    " but the object service is not enabled (add 'object' to services)"
+                )
             path = Path(store_conf.path) if store_conf.path else root / store_id
-            self.stores[store_id] = make_store(store_conf.driver, path)
+            self.stores[store_id] = make_store(store_conf.driver, path, self._objects)
         if not self.stores:
             raise ValueError("image.stores must name at least one store")
         self.default_store = next(iter(self.stores))
         # Staged data (stage + import) waits here, outside every store.
         self.staging = FilesystemStore(root / "staging")
         self._tasks: set[asyncio.Task[Any]] = set()
+
+    def _objects(self) -> InternalObjects:
+        """The object service of the running process (for the object store driver)."""
+        return internal_objects(self.runtime)
 
     def staging_url(self, image_id: str) -> str:
         """Where staged data for `image_id` lives."""
@@ -66,8 +78,9 @@ class ImageService:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def start(self) -> None:
+    async def start(self, runtime: Any) -> None:
         """Recover from a crash: sweep partial writes, reset our interrupted transfers."""
+        self.runtime = runtime
         swept = 0
         for store in (*self.stores.values(), self.staging):
             swept += await store.remove_partials()

@@ -27,16 +27,18 @@ from stackling.volume import models as m
 from stackling.volume.backup import chunks
 from stackling.volume.backup.base import BackupTargetError
 from stackling.volume.backup.filesystem import safe_name
-from stackling.volume.backup.registry import make_target
 from stackling.volume.service import policy
 from stackling.volume.service.backup_scope import load_backup
-from stackling.volume.service.backups import BackupRecord, target_root
+from stackling.volume.service.backups import BackupRecord, backup_target
 from stackling.volume.service.core import VolumeService
 
 FORMAT = "stackling-backup-record-1"
 MAX_INT = 2**31 - 1
 # Cinder's driver names, which clients check the backup_service against.
-DRIVERS = {"filesystem": "cinder.backup.drivers.posix.PosixBackupDriver"}
+DRIVERS = {
+    "filesystem": "cinder.backup.drivers.posix.PosixBackupDriver",
+    "object": "cinder.backup.drivers.swift.SwiftBackupDriver",
+}
 
 
 @dataclass(slots=True)
@@ -48,7 +50,7 @@ class ExportedRecord:
 
 
 def _service_name(svc: VolumeService) -> str:
-    name = make_target(target_root(svc)).name
+    name = backup_target(svc).name
     return DRIVERS.get(name, f"cinder.backup.drivers.{name}")
 
 
@@ -180,7 +182,7 @@ def _decode(url: str) -> _Imported:
 
 async def _adopt(svc: VolumeService, rec: _Imported, source_exists: bool) -> str | None:
     """Make the target hold the imported backup's manifest; why not, when it cannot."""
-    target = make_target(target_root(svc))
+    target = backup_target(svc)
     new_id, container = rec.fields["id"], rec.fields["container"] or ""
     try:
         manifest = await chunks.load_manifest(target, rec.source_container, rec.source_id)

@@ -14,8 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from stackling.common.context import RequestContext
 from stackling.common.ids import new_uuid
+from stackling.object.internal import internal_objects
 from stackling.volume import faults, states
 from stackling.volume import models as m
+from stackling.volume.backup.base import BackupTarget
+from stackling.volume.backup.registry import make_target
 from stackling.volume.service import listing, policy, quota, scope, transitions, volumes
 from stackling.volume.service.backup_scope import load_backup, select_backups
 from stackling.volume.service.core import VolumeService
@@ -31,6 +34,18 @@ RESTORE_WAIT_POLL_S = 0.05
 def target_root(svc: VolumeService) -> Path:
     """Where this host's backup target keeps its data."""
     return svc.conf.backup_dir or svc.settings.data_dir / "backups"
+
+
+def backup_target(svc: VolumeService) -> BackupTarget:
+    """This host's backup target, as volume.backup_driver chooses it."""
+    driver = svc.conf.backup_driver
+    if driver == "object" and "object" not in svc.settings.services:
+        raise ValueError(
+            "volume.backup_driver is 'object' but the object service is not enabled"
+            " (add 'object' to services)"
+        )
+    # The object service is looked up when data moves: it starts after this target is built.
+    return make_target(target_root(svc), driver, lambda: internal_objects(svc.runtime))
 
 
 def backup_topic(host: str) -> str:
