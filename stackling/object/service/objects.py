@@ -25,7 +25,8 @@ from stackling.object.service.core import ObjectService
 
 QUOTA_BYTES = "x-container-meta-quota-bytes"
 QUOTA_COUNT = "x-container-meta-quota-count"
-ACCOUNT_QUOTA_BYTES = "x-account-meta-quota-bytes"
+ACCOUNT_QUOTA_BYTES = ("x-account-meta-quota-bytes", "x-account-quota-bytes")
+ACCOUNT_QUOTA_COUNT = "x-account-quota-count"
 VERSIONS = "x-versions-location"
 HISTORY = "x-history-location"
 
@@ -82,14 +83,32 @@ async def room(svc: ObjectService, container: m.ObjectContainer) -> int:
     quota = _int_meta(container.meta, QUOTA_BYTES)
     if quota is not None:
         space = min(space, quota - container.bytes_used)
-    acct_quota = _int_meta(
-        await accounts.cached_meta(svc, container.project_id), ACCOUNT_QUOTA_BYTES
-    )
+    acct_meta = await accounts.cached_meta(svc, container.project_id)
+    quotas = [_int_meta(acct_meta, key) for key in ACCOUNT_QUOTA_BYTES]
+    acct_quota = min((q for q in quotas if q is not None), default=None)
     if acct_quota is not None:
         # Only an account with a quota pays for summing its containers.
         acct = await accounts.get_account(svc, container.project_id)
         space = min(space, acct_quota - acct.bytes_used)
     return space
+
+
+async def _check_account_count(svc: ObjectService, container: m.ObjectContainer) -> None:
+    quota = _int_meta(await accounts.cached_meta(svc, container.project_id), ACCOUNT_QUOTA_COUNT)
+    if quota is not None:
+        acct = await accounts.get_account(svc, container.project_id)
+        if acct.object_count + 1 > quota:
+            raise errors.PayloadTooLarge("Upload exceeds quota.")
+
+
+async def _check_counts(svc: ObjectService, container: m.ObjectContainer, name: str) -> None:
+    """413 when a new object would pass the container's or the account's object count quota."""
+    acct_meta = await accounts.cached_meta(svc, container.project_id)
+    if QUOTA_COUNT not in container.meta and ACCOUNT_QUOTA_COUNT not in acct_meta:
+        return
+    if await _would_add(svc, container.id, name):
+        _check_count(container, 1)
+        await _check_account_count(svc, container)
 
 
 def _check_count(container: m.ObjectContainer, adding: int) -> None:
@@ -111,8 +130,7 @@ async def put_object(
         if new.length > svc.conf.max_file_size:
             raise errors.PayloadTooLarge("Your request is too large.")
         raise errors.PayloadTooLarge("Upload exceeds quota.")
-    if QUOTA_COUNT in container.meta and await _would_add(svc, container.id, name):
-        _check_count(container, 1)
+    await _check_counts(svc, container, name)
     try:
         written = await svc.store.write(chunks, max_size=max(space, 0))
     except TooLarge:
@@ -318,8 +336,7 @@ async def copy_object(
     new: NewObject,
 ) -> m.StoredObject:
     """A new object with the source's bytes (a new name for them: nothing is rewritten)."""
-    if QUOTA_COUNT in target.meta:
-        _check_count(target, 1 if await _would_add(svc, target.id, name) else 0)
+    await _check_counts(svc, target, name)
     if source.size > await room(svc, target):
         raise errors.PayloadTooLarge("Upload exceeds quota.")
     file_id = await svc.store.link(source.file_id)

@@ -14,6 +14,7 @@ from stackling.object.swift.call import Call
 
 POLICY = "Policy-0"
 QUOTA = "x-account-meta-quota-bytes"
+QUOTA_HEADERS = ("x-account-quota-bytes", "x-account-quota-count")
 
 
 def _headers(acct: Account) -> dict[str, str]:
@@ -66,10 +67,18 @@ async def get(call: Call) -> Response:
 async def post(call: Call) -> Response:
     """Set or remove metadata; quotas and temp URL keys are metadata too."""
     changes = meta.changes(call.headers, "account", call.svc.conf)
-    if QUOTA in changes:
+    # Swift 2.34's quota headers (not metadata), beside the older X-Account-Meta-Quota-Bytes.
+    for key in QUOTA_HEADERS:
+        if key in call.headers:
+            changes[key] = call.headers[key].strip()
+        elif f"x-remove-{key[2:]}" in call.headers:
+            changes[key] = ""
+    for key in (QUOTA, *QUOTA_HEADERS):
+        if key not in changes:
+            continue
         if not call.is_reseller:
             raise errors.Forbidden("Access was denied to this resource.")
-        if changes[QUOTA] and not changes[QUOTA].isdigit():
+        if changes[key] and not changes[key].isdigit():
             raise errors.BadRequest("Invalid quota value")
     await accounts.update_meta(call.svc, call.account, changes)
     return call.reply(204)
