@@ -21,10 +21,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import event, text
+from sqlalchemy import Row, event, text
 from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
+from sqlalchemy.sql import Executable
 
 from stackling.common import errors
 
@@ -89,15 +90,21 @@ class Database:
                 url, busy_timeout_s, immediate=False, pool=pool_size
             )
             self.write_engine = self._sqlite_engine(url, busy_timeout_s, immediate=True, pool=1)
+            self.autocommit_engine = self._sqlite_engine(
+                url, busy_timeout_s, immediate=None, pool=pool_size
+            )
         else:
             self.read_engine = create_async_engine(
                 url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
             )
             self.write_engine = self.read_engine
+            self.autocommit_engine = self.read_engine.execution_options(
+                isolation_level="AUTOCOMMIT"
+            )
 
     @staticmethod
     def _sqlite_engine(
-        url: str, busy_timeout_s: float, *, immediate: bool, pool: int
+        url: str, busy_timeout_s: float, *, immediate: bool | None, pool: int
     ) -> AsyncEngine:
         memory = ":memory:" in url or url.endswith("sqlite+aiosqlite://")
         kwargs: dict[str, Any] = {"connect_args": {"timeout": busy_timeout_s}}
@@ -118,6 +125,9 @@ class Database:
             cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
             cur.close()
 
+        if immediate is None:
+            # Autocommit: each statement is its own transaction, with no BEGIN round trip.
+            return engine
         begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
 
         @event.listens_for(engine.sync_engine, "begin")
@@ -125,6 +135,20 @@ class Database:
             conn.exec_driver_sql(begin)
 
         return engine
+
+    async def fetch(self, stmt: Executable, params: dict[str, Any] | None = None) -> list[Row[Any]]:
+        """The rows of one read statement, run on its own (a single statement is atomic).
+
+        For hot read paths: no ORM session, no BEGIN/COMMIT around the statement.
+        """
+        try:
+            async with self.autocommit_engine.connect() as conn:
+                return list((await conn.execute(stmt, params or {})).all())
+        except DBAPIError as exc:
+            bad = _bad_request(exc)
+            if bad is None:
+                raise
+            raise bad from exc
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -192,5 +216,7 @@ class Database:
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.read_engine.dispose()
+        if self.autocommit_engine is not self.read_engine and self.is_sqlite:
+            await self.autocommit_engine.dispose()
         if self.write_engine is not self.read_engine:
             await self.write_engine.dispose()

@@ -170,10 +170,14 @@ class S3App:
         sub = _subresource(call.query)
         handler = _ROUTES.get((level, call.method, sub))
         if handler is None:
-            if sub or (level, call.method) in _KNOWN_LEVEL_METHODS:
+            # An S3 operation Stackling does not serve is NotImplemented; a method the
+            # resource has no operation for (POST on a key without ?uploads...) is not a
+            # missing feature but a wrong request, as in s3api.
+            if sub:
                 raise S3Error("NotImplemented")
-            raise S3Error("MethodNotAllowed")
+            raise S3Error("MethodNotAllowed", headers={"Allow": _allowed(level)})
         return await handler(call)
 
 
-_KNOWN_LEVEL_METHODS = frozenset((level, method) for level, method, _ in _ROUTES)
+def _allowed(level: str) -> str:
+    return ", ".join(sorted({method for lvl, method, sub in _ROUTES if lvl == level and not sub}))

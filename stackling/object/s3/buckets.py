@@ -18,6 +18,19 @@ _S3_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _IP = re.compile(r"\d+\.\d+\.\d+\.\d+")
 # Canned ACLs as the Swift read ACL that gives the same access (keystoneauth's view).
 _CANNED_READ = {"private": "", "public-read": ".r:*,.rlistings"}
+# Every canned ACL S3 defines.
+_CANNED_ACLS = frozenset(
+    {
+        "private",
+        "public-read",
+        "public-read-write",
+        "authenticated-read",
+        "aws-exec-read",
+        "bucket-owner-read",
+        "bucket-owner-full-control",
+        "log-delivery-write",
+    }
+)
 _PAGE = 1000
 
 
@@ -75,7 +88,10 @@ async def create(call: S3Call) -> Response:
     parse_create_bucket(await call.read_body())
     canned = call.headers.get("x-amz-acl", "private")
     if canned not in _CANNED_READ:
-        raise S3Error("NotImplemented", f"The canned ACL {canned} is not supported.")
+        if canned in _CANNED_ACLS:
+            raise S3Error("NotImplemented", f"The canned ACL {canned} is not supported.")
+        # Not an ACL at all: the client's mistake, not a missing feature.
+        raise S3Error("InvalidArgument", ArgumentName="x-amz-acl", ArgumentValue=canned)
     changes = {"x-container-read": _CANNED_READ[canned]} if "x-amz-acl" in call.headers else {}
     await containers.create_container(call.svc, call.project_id, name, changes)
     return call.reply(200, headers={"Location": f"/{name}"})

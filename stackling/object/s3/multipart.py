@@ -161,7 +161,8 @@ async def list_uploads(call: S3Call) -> Response:
         upload_id_marker=id_marker,
         limit=limit + 1,
     )
-    truncated = len(rows) > limit
+    # max-uploads=0 asks for no uploads, not for a page that never ends.
+    truncated = limit > 0 and len(rows) > limit
     rows = rows[:limit]
     body: list[tuple[str, Any]] = [
         ("Bucket", container.name),

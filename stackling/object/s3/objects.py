@@ -7,6 +7,7 @@ import binascii
 import contextlib
 import hashlib
 import mimetypes
+import re
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import unquote
@@ -35,6 +36,8 @@ STORED = (
     "cache-control",
     "expires",
 )
+# What a response header value may hold: tab, printable ASCII and latin-1.
+_HEADER_VALUE = re.compile(r"[\t\x20-\x7e\xa0-\xff]*")
 _OVERRIDES = {
     "response-content-type": "Content-Type",
     "response-content-language": "Content-Language",
@@ -257,7 +260,7 @@ async def _serve(call: S3Call, *, body: bool) -> Response:
         return call.reply(304, headers={k: v for k, v in headers.items() if k != "Content-Type"})
     for param, header in _OVERRIDES.items():
         if param in call.query:
-            headers[header] = call.query[param]
+            headers[header] = _override(param, call.query[param])
     data = served.content
     size = data.size
     ranges = _ranges(call.headers.get("range"), size)
@@ -280,6 +283,17 @@ async def _serve(call: S3Call, *, body: bool) -> Response:
     stream = content.stream(call.svc.store, data, offset, length)
     # Content-Type is in the headers as stored: a media_type would gain a charset.
     return StreamingResponse(stream, status_code=status, headers=headers)
+
+
+def _override(param: str, value: str) -> str:
+    """A response-* value that can be sent as a header; InvalidArgument otherwise."""
+    # The query decodes to any text, a header carries visible latin-1 only (a CR or LF
+    # would even start a header of the client's choosing).
+    if not _HEADER_VALUE.fullmatch(value):
+        raise S3Error(
+            "InvalidArgument", f"Invalid value for {param}", ArgumentName=param, ArgumentValue=value
+        )
+    return value
 
 
 def _ranges(header: str | None, size: int) -> list[tuple[int, int]] | None:

@@ -9,6 +9,7 @@ from typing import Any
 from stackling.db.engine import Database
 from stackling.object.drivers.base import ObjectStore
 from stackling.object.drivers.registry import make_store
+from stackling.object.service.batch_writes import BatchWriter
 from stackling.object.service.group_commit import GroupCommit
 from stackling.settings import ObjectSettings, Settings
 
@@ -27,5 +28,7 @@ class ObjectService:
         self.runtime: Any = None
         # Object writes commit together when they arrive together.
         self.commits = GroupCommit(db)
+        # Plain PUTs and DELETEs, the hot path, go in batches of a few statements.
+        self.batch = BatchWriter(db)
         # project id -> (expiry on the monotonic clock, account metadata); see accounts.cached_meta.
         self.account_meta: dict[str, tuple[float, dict[str, Any]]] = {}

@@ -30,6 +30,13 @@ def require_owner(call: Call) -> None:
 async def container_for(call: Call, *, write: bool, listing: bool = False) -> m.ObjectContainer:
     """The path's container, once the caller may read (or write, or list) in it."""
     row = await containers.lookup(call.svc, call.account, call.container or "")
+    return check(call, row, write=write, listing=listing)
+
+
+def check(
+    call: Call, row: m.ObjectContainer | None, *, write: bool, listing: bool = False
+) -> m.ObjectContainer:
+    """The container (already read) once the caller may read, write or list in it."""
     if call.is_owner:
         if row is None:
             raise errors.NotFound("The resource could not be found.")
