@@ -116,11 +116,19 @@ class TokenData:
         )
 
 
+_DECODED_MAX = 4096
+
+
 class TokenCodec:
     """Turns TokenData into token strings and back."""
 
     def __init__(self, fernet: MultiFernet) -> None:
         self._fernet = fernet
+        # Decrypting is most of the cost of a request that only reads a token (a
+        # GET of a small object); the same string always decodes to the same data,
+        # so it is kept, and expiry is checked again on every use. A codec is made
+        # per key set, so a key rotation starts an empty cache.
+        self._decoded: dict[str, TokenData] = {}
 
     def encode(self, data: TokenData) -> str:
         """Sign and encrypt; the trailing padding is dropped as Keystone does."""
@@ -131,12 +139,17 @@ class TokenCodec:
         """Verify and decrypt; Unauthorized when forged, malformed or expired."""
         if not token or len(token) > 8192:
             raise errors.Unauthorized("The request you have made requires authentication.")
-        padded = token + "=" * (-len(token) % 4)
-        try:
-            raw = self._fernet.decrypt(padded.encode())
-            data = TokenData.from_payload(json.loads(raw))
-        except (InvalidToken, ValueError, KeyError, TypeError, binascii.Error) as exc:
-            raise errors.NotFound("Could not recognize Fernet token") from exc
+        data = self._decoded.get(token)
+        if data is None:
+            padded = token + "=" * (-len(token) % 4)
+            try:
+                raw = self._fernet.decrypt(padded.encode())
+                data = TokenData.from_payload(json.loads(raw))
+            except (InvalidToken, ValueError, KeyError, TypeError, binascii.Error) as exc:
+                raise errors.NotFound("Could not recognize Fernet token") from exc
+            if len(self._decoded) >= _DECODED_MAX:
+                self._decoded.clear()
+            self._decoded[token] = data
         if data.expires_at + allow_expired_s <= time.time():
             raise errors.NotFound("The token has expired")
         return data

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, or_, select, update
+from sqlalchemy import ColumnElement, bindparam, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,10 +37,22 @@ async def get_container(svc: ObjectService, project_id: str, name: str) -> m.Obj
         return await fetch(s, project_id, name)
 
 
+_C = m.ObjectContainer.__table__.c
+_LOOKUP = select(
+    _C.id, _C.project_id, _C.name, _C.object_count, _C.bytes_used, _C.meta, _C.timestamp
+).where(_C.project_id == bindparam("project"), _C.name == bindparam("name"))
+
+
 async def lookup(svc: ObjectService, project_id: str, name: str) -> m.ObjectContainer | None:
-    """A container, or None when missing."""
-    async with svc.db.session() as s:
-        return await find(s, project_id, name)
+    """A container, or None when missing (one statement, no session: every request does it)."""
+    rows = await svc.db.fetch(_LOOKUP, {"project": project_id, "name": name})
+    if not rows:
+        return None
+    r = rows[0]
+    return m.ObjectContainer(
+        id=r[0], project_id=r[1], name=r[2], object_count=r[3], bytes_used=r[4], meta=r[5],
+        timestamp=r[6],
+    )  # fmt: skip
 
 
 async def create_container(
