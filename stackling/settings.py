@@ -308,7 +308,15 @@ class Settings(BaseSettings):
     region: str = "RegionOne"
     # Larger request bodies get 413 unread (Keystone's max_request_body_size); 0 turns it off.
     max_request_body_bytes: int = Field(default=114688, ge=0)
-    services: list[str] = ["identity", "placement", "image", "compute", "network", "volume"]
+    services: list[str] = [
+        "identity",
+        "placement",
+        "image",
+        "compute",
+        "network",
+        "volume",
+        "object",
+    ]
     admin_password: str = ""
     database: DatabaseSettings = DatabaseSettings()
     bus: BusSettings = BusSettings()
