@@ -11,7 +11,6 @@ the general path in objects.py instead.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +23,7 @@ from stackling.common import errors
 from stackling.db.engine import Database
 from stackling.object import models as m
 from stackling.object.service import clock
+from stackling.object.service.group_commit import Batcher
 
 _MAX_BATCH = 256
 _O = m.StoredObject.__table__
@@ -75,46 +75,16 @@ class BatchWriter:
     """Queues plain PUTs and DELETEs and applies them a batch at a time."""
 
     def __init__(self, db: Database) -> None:
-        self.db = db
-        self._queue: list[tuple[Put | Delete, asyncio.Future[Any]]] = []
-        self._runner: asyncio.Task[None] | None = None
+        self._batcher: Batcher[Put | Delete] = Batcher(db, _apply, max_batch=_MAX_BATCH)
 
     async def put(self, row: m.StoredObject) -> m.StoredObject:
         """Make `row` the object of its name (row.timestamp is set); 404 if its container went."""
-        await self._submit(Put(row))
+        await self._batcher.submit(Put(row))
         return row
 
     async def delete(self, container_id: int, name: str) -> None:
         """Delete a live object; 404 when there is none."""
-        await self._submit(Delete(container_id, name))
-
-    async def _submit(self, op: Put | Delete) -> Any:
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._queue.append((op, future))
-        if self._runner is None or self._runner.done():
-            self._runner = asyncio.create_task(self._drain(), name="object-batch-writes")
-        return await future
-
-    async def _drain(self) -> None:
-        while self._queue:
-            batch, self._queue = self._queue[:_MAX_BATCH], self._queue[_MAX_BATCH:]
-            ops = [op for op, _ in batch]
-            try:
-                outcomes = await self.db.write(lambda s, ops=ops: _apply(s, ops))
-            except BaseException as exc:
-                for _op, fut in batch:
-                    if not fut.done():
-                        fut.set_exception(exc)
-                if isinstance(exc, asyncio.CancelledError):
-                    raise
-                continue
-            for (_op, fut), outcome in zip(batch, outcomes, strict=True):
-                if fut.done():
-                    continue
-                if isinstance(outcome, BaseException):
-                    fut.set_exception(outcome)
-                else:
-                    fut.set_result(outcome)
+        await self._batcher.submit(Delete(container_id, name))
 
 
 def _key(op: Put | Delete) -> tuple[int, str]:

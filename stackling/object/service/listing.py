@@ -17,6 +17,8 @@ from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+_FIRST_FOLDING_BATCH = 32
+
 
 @dataclass(frozen=True, slots=True)
 class Query:
@@ -62,13 +64,17 @@ async def scan(
         upper = successor(q.prefix)
         if not high or high > upper:
             high, high_incl = upper, False
+    # With a delimiter most rows of a batch may fold into one subdir and be
+    # skipped, so batches start small and grow only while nothing folds: a
+    # page of 30 folders then reads a few hundred rows, not 30 x the limit.
+    batch = min(q.limit, _FIRST_FOLDING_BATCH) if q.delimiter else q.limit
     while len(out) < q.limit:
         stmt: Select[Any] = select(*columns).where(scope)
         if low:
             stmt = stmt.where(name >= low if low_incl else name > low)
         if high:
             stmt = stmt.where(name <= high if high_incl else name < high)
-        requested = q.limit - len(out)
+        requested = min(q.limit - len(out), batch)
         stmt = stmt.order_by(name.desc() if q.reverse else name).limit(requested)
         rows = (await session.execute(stmt)).all()
         if not rows:
@@ -98,4 +104,6 @@ async def scan(
         if not jumped and len(rows) < requested:
             # The page came back short: nothing is left in range.
             break
+        if not jumped:
+            batch = min(batch * 4, q.limit)
     return out
