@@ -36,6 +36,8 @@ T = TypeVar("T")
 _SLICE_BYTES = 1 << 20
 _READ_BYTES = 1 << 20
 _COPY_BYTES = 8 << 20
+# Received data kept while the previous slice is still being written (bounds memory).
+_MAX_PENDING_BYTES = 8 << 20
 _WRITERS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="object-write")
 _FILE_ID = re.compile(r"[0-9a-f]{32}")
 _SUBDIRS = tuple(f"{i:02x}" for i in range(256))
@@ -242,7 +244,12 @@ class FilesystemStore:
                     raise TooLarge(f"object data is larger than {max_size} bytes")
                 pending.append(chunk)
                 pending_size += len(chunk)
-                if pending_size >= _SLICE_BYTES:
+                if pending_size >= _SLICE_BYTES and (
+                    job is None or job.done() or pending_size >= _MAX_PENDING_BYTES
+                ):
+                    # Wait for the slice in flight only when too much has piled up:
+                    # while we wait, nobody reads the request, and the server stops
+                    # reading the socket after 64 KiB, so receiving would stall.
                     if job is not None:
                         await self._finished(job)
                     job = _WRITERS.submit(partial.append, b"".join(pending))
