@@ -351,8 +351,8 @@ async def test_a_write_in_progress_is_only_under_partial(file_store: FilesystemS
     go_on = asyncio.Event()
 
     async def slow() -> AsyncIterator[bytes]:
-        # The store writes one slice while it receives the next, so once the
-        # second slice is taken the first one is on disk.
+        # The store hands the first slice to a worker thread once it has a MiB,
+        # and goes on receiving while that slice is written.
         yield b"c" * MIB
         yield b"c" * MIB
         sent.set()
@@ -361,7 +361,12 @@ async def test_a_write_in_progress_is_only_under_partial(file_store: FilesystemS
 
     task = asyncio.create_task(file_store.write(slow()))
     await sent.wait()
-    [partial] = list((root / ".partial").iterdir())
+    for _ in range(500):  # the worker thread creates the file; a bounded wait for it
+        found = list((root / ".partial").iterdir())
+        if found:
+            break
+        await asyncio.sleep(0.01)
+    [partial] = found
     assert not [p for p in (root / "data").rglob("*") if p.is_file()]
 
     go_on.set()
