@@ -38,6 +38,11 @@ _READ_BYTES = 1 << 20
 _COPY_BYTES = 8 << 20
 # Received data kept while the previous slice is still being written (bounds memory).
 _MAX_PENDING_BYTES = 8 << 20
+# md5 of a slice beside its write; these tasks never wait on anything, so a
+# writer waiting on one cannot deadlock.
+_HASHERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="object-md5")
+_PARALLEL_HASH = 256 << 10
+_WRITEBACK_BYTES = 32 << 20
 _WRITERS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="object-write")
 _FILE_ID = re.compile(r"[0-9a-f]{32}")
 _SUBDIRS = tuple(f"{i:02x}" for i in range(256))
@@ -146,6 +151,8 @@ class _PartialFile:
         self.dir_sync = dir_sync
         self.md5 = hashlib.md5(usedforsecurity=False)
         self.fd: int | None = None
+        self.written = 0
+        self.flushed = 0
 
     def _open(self) -> int:
         # Opened on the first slice rather than up front: a small object then
@@ -157,11 +164,26 @@ class _PartialFile:
 
     def append(self, data: bytes) -> None:
         fd = self._open()
-        # hashlib releases the GIL on large buffers, as do writes.
-        self.md5.update(data)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
+        # md5 runs at about the speed the page cache takes writes, so the two go
+        # on different threads (both release the GIL): a big object is then
+        # bound by the slower of the two, not their sum. Slices come one at a
+        # time, so md5 still sees them in order.
+        hashing = _HASHERS.submit(self.md5.update, data) if len(data) >= _PARALLEL_HASH else None
+        if hashing is None:
+            self.md5.update(data)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            if hashing is not None:
+                hashing.result()
+        self.written += len(data)
+        if self.written - self.flushed >= _WRITEBACK_BYTES:
+            # Start writing back what is dirty now, so that the fsync at the end
+            # of a big object waits for its last stretch only, not for all of it.
+            os.posix_fadvise(fd, self.flushed, self.written - self.flushed, os.POSIX_FADV_DONTNEED)
+            self.flushed = self.written
 
     def seal(self, data: bytes) -> None:
         """Write the last bytes, then make file and directory entry durable."""
