@@ -11,14 +11,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-from sqlalchemy import select
-
 from stackling.common import errors
 from stackling.common.context import RequestContext
-from stackling.object import models as m
 from stackling.object.s3 import sigv4
 from stackling.object.s3.call import BodyFilter, S3Call
 from stackling.object.s3.errors import S3Error
+from stackling.object.service import containers
 from stackling.object.swift import acl
 from stackling.object.swift.call import OPERATOR_ROLES, RESELLER_ROLE
 
@@ -102,9 +100,7 @@ async def _anonymous(call: S3Call) -> None:
         raise S3Error("AccessDenied")
     if set(call.query) & sigv4.SIGV2_SUBRESOURCES - _READ_OVERRIDES:
         raise S3Error("AccessDenied")
-    c = m.ObjectContainer
-    async with call.svc.db.session() as s:
-        rows = (await s.scalars(select(c).where(c.name == call.bucket))).all()
+    rows = await containers.named(call.svc, call.bucket)
     referrer = call.headers.get("referer")
     public = [
         row

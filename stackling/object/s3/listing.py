@@ -13,8 +13,8 @@ from stackling.object import models as m
 from stackling.object.s3.buckets import bucket_of
 from stackling.object.s3.call import S3Call
 from stackling.object.s3.errors import S3Error
-from stackling.object.service import clock
-from stackling.object.service.listing import Query, Subdir, scan
+from stackling.object.service import clock, containers
+from stackling.object.service.listing import Query, Subdir
 
 MAX_KEYS = 1000
 
@@ -61,12 +61,8 @@ async def page(
     limit: int,
 ) -> tuple[list[Any], bool]:
     """Up to `limit` rows and Subdirs after `marker`, and whether more follow."""
-    o = m.StoredObject
     q = Query(limit=limit + 2, prefix=prefix, marker=marker, delimiter=delimiter)
-    async with call.svc.db.session() as s:
-        items = await scan(
-            s, [o.name, o.etag, o.size, o.timestamp], o.name, o.container_id == container.id, q
-        )
+    items = await containers.list_objects(call.svc, container.id, q)
     # A marker that is itself a common prefix names everything under it as seen already;
     # the scan folds those names into that prefix again, so it is dropped here.
     if items and isinstance(items[0], Subdir) and items[0].name == marker:

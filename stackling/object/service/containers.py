@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, delete, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,6 +13,7 @@ from stackling.common import errors
 from stackling.object import models as m
 from stackling.object.service import accounts, clock
 from stackling.object.service.core import ObjectService
+from stackling.object.service.listing import Query, scan
 
 
 async def find(s: AsyncSession, project_id: str, name: str) -> m.ObjectContainer | None:
@@ -151,3 +152,24 @@ async def bump_totals(s: AsyncSession, container_id: int, objects: int, size: in
         .values(object_count=c.object_count + objects, bytes_used=c.bytes_used + size)
         .execution_options(synchronize_session=False)
     )
+
+
+async def list_objects(svc: ObjectService, container_id: int, q: Query) -> list[Any]:
+    """One page of a container's live objects (name, etag, size, content type, timestamp)
+    and Subdirs: what Swift listings, S3 listings and the internal API all read."""
+    o = m.StoredObject
+    async with svc.db.session() as s:
+        return await scan(
+            s,
+            [o.name, o.etag, o.size, o.content_type, o.timestamp],
+            o.name,
+            and_(o.container_id == container_id, live(time.time())),
+            q,
+        )
+
+
+async def named(svc: ObjectService, name: str) -> list[m.ObjectContainer]:
+    """Every project's container of that name (S3's anonymous reads look for the public one)."""
+    async with svc.db.session() as s:
+        stmt = select(m.ObjectContainer).where(m.ObjectContainer.name == name)
+        return list((await s.scalars(stmt)).all())

@@ -7,7 +7,7 @@ from typing import Any
 from stackling.object import models as m
 from stackling.object.service import containers
 from stackling.object.service.core import ObjectService
-from stackling.object.service.listing import Query, scan
+from stackling.object.service.listing import Query
 from stackling.object.service.objects import find
 
 
@@ -22,9 +22,7 @@ async def ensure_container(svc: ObjectService, project_id: str, name: str) -> m.
 
 async def list_objects(svc: ObjectService, container_id: int, q: Query) -> list[Any]:
     """Rows (with their name) and Subdirs of one page of a container listing."""
-    o = m.StoredObject
-    async with svc.db.session() as s:
-        return await scan(s, [o.name], o.name, o.container_id == container_id, q)
+    return await containers.list_objects(svc, container_id, q)
 
 
 async def live_object(svc: ObjectService, container_id: int, name: str) -> m.StoredObject | None:

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-from sqlalchemy import and_
 from starlette.responses import Response
 
 from stackling.common import errors
 from stackling.object import models as m
 from stackling.object.service import clock, containers
-from stackling.object.service.listing import Query, scan
 from stackling.object.swift import access, acl, listings, meta
 from stackling.object.swift.account import POLICY
 from stackling.object.swift.call import Call
@@ -115,26 +112,13 @@ async def head(call: Call) -> Response:
     return call.reply(204, headers=_headers(call, row))
 
 
-async def list_objects(call: Call, row: m.ObjectContainer, q: Query) -> list[Any]:
-    """Rows (name, etag, size, content type, timestamp) and Subdirs of a container listing."""
-    o = m.StoredObject
-    async with call.svc.db.session() as s:
-        return await scan(
-            s,
-            [o.name, o.etag, o.size, o.content_type, o.timestamp],
-            o.name,
-            and_(o.container_id == row.id, containers.live(time.time())),
-            q,
-        )
-
-
 async def get(call: Call) -> Response:
     """Totals, metadata and the objects."""
     q = listings.query(call, call.svc.conf.container_listing_limit)
     fmt = listings.out_format(call)
     check_name(call)
     row = await access.container_for(call, write=False, listing=True)
-    items = await list_objects(call, row, q)
+    items = await containers.list_objects(call.svc, row.id, q)
     headers = _headers(call, row)
     if not items and fmt == "plain":
         return call.reply(204, headers=headers)
