@@ -39,21 +39,22 @@ async def get_container(svc: ObjectService, project_id: str, name: str) -> m.Obj
 
 
 _C = m.ObjectContainer.__table__.c
-_LOOKUP = select(
-    _C.id, _C.project_id, _C.name, _C.object_count, _C.bytes_used, _C.meta, _C.timestamp
-).where(_C.project_id == bindparam("project"), _C.name == bindparam("name"))
+# The columns a container row is built from when read without a session (see row_of).
+COLUMNS = (_C.id, _C.project_id, _C.name, _C.object_count, _C.bytes_used, _C.meta, _C.timestamp)
+_LOOKUP = select(*COLUMNS).where(
+    _C.project_id == bindparam("project"), _C.name == bindparam("name")
+)
+
+
+def row_of(values: Any) -> m.ObjectContainer:
+    """A container built from the first len(COLUMNS) values of a result row."""
+    return m.ObjectContainer(**{c.key: v for c, v in zip(COLUMNS, values, strict=False)})
 
 
 async def lookup(svc: ObjectService, project_id: str, name: str) -> m.ObjectContainer | None:
     """A container, or None when missing (one statement, no session: every request does it)."""
     rows = await svc.db.fetch(_LOOKUP, {"project": project_id, "name": name})
-    if not rows:
-        return None
-    r = rows[0]
-    return m.ObjectContainer(
-        id=r[0], project_id=r[1], name=r[2], object_count=r[3], bytes_used=r[4], meta=r[5],
-        timestamp=r[6],
-    )  # fmt: skip
+    return row_of(rows[0]) if rows else None
 
 
 async def create_container(

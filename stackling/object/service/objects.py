@@ -12,6 +12,7 @@ import time
 from collections.abc import AsyncIterable, Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 from sqlalchemy import and_, bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -62,15 +63,6 @@ async def find(s: AsyncSession, container_id: int, name: str) -> m.StoredObject 
 
 _C = m.ObjectContainer.__table__.c
 _O = m.StoredObject.__table__.c
-_CONTAINER_COLS = (
-    _C.id,
-    _C.project_id,
-    _C.name,
-    _C.object_count,
-    _C.bytes_used,
-    _C.meta,
-    _C.timestamp,
-)
 _OBJECT_COLS = (
     _O.name,
     _O.size,
@@ -82,7 +74,7 @@ _OBJECT_COLS = (
     _O.delete_at,
 )
 _LOCATE = (
-    select(*_CONTAINER_COLS, *_OBJECT_COLS)
+    select(*containers.COLUMNS, *_OBJECT_COLS)
     .select_from(
         m.ObjectContainer.__table__.outerjoin(
             m.StoredObject.__table__,
@@ -101,16 +93,12 @@ async def locate(
     if not rows:
         return None, None
     r = rows[0]
-    cont = m.ObjectContainer(
-        id=r[0], project_id=r[1], name=r[2], object_count=r[3], bytes_used=r[4], meta=r[5],
-        timestamp=r[6],
-    )  # fmt: skip
-    if r[7] is None:
+    cont = containers.row_of(r)
+    values = r[len(containers.COLUMNS) :]
+    if values[0] is None:
         return cont, None
-    obj = m.StoredObject(
-        container_id=r[0], name=r[7], size=r[8], etag=r[9], content_type=r[10], timestamp=r[11],
-        file_id=r[12], meta=r[13], delete_at=r[14],
-    )  # fmt: skip
+    fields = {c.key: v for c, v in zip(_OBJECT_COLS, values, strict=True)}
+    obj = m.StoredObject(container_id=cont.id, **fields)
     return cont, (None if expired(obj) else obj)
 
 
@@ -283,13 +271,7 @@ async def _versions_container(
     target = container.meta.get(VERSIONS) or container.meta.get(HISTORY)
     if not target:
         return None
-    return await containers.find(s, container.project_id, _unquote(target))
-
-
-def _unquote(name: str) -> str:
-    from urllib.parse import unquote
-
-    return unquote(name)
+    return await containers.find(s, container.project_id, unquote(target))
 
 
 def version_prefix(name: str) -> str:

@@ -16,6 +16,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from stackling.common import errors
+from stackling.object.errors import PreconditionFailed
 from stackling.object.swift import access, account, container, faults, info
 from stackling.object.swift import object as objects
 from stackling.object.swift.call import Call, new_trans_id, parse_query
@@ -56,8 +57,6 @@ def split_path(raw_path: bytes) -> list[str]:
 
 
 def _precondition(message: str) -> errors.StacklingError:
-    from stackling.object.errors import PreconditionFailed
-
     return PreconditionFailed(message)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from stackling.common import errors
+from stackling.object.errors import PreconditionFailed
 from stackling.object.service.listing import Query, Subdir
 from stackling.object.swift.call import Call
 
@@ -24,8 +25,6 @@ def query(call: Call, max_limit: int) -> Query:
         if limit < 0:
             raise errors.BadRequest("Value of limit must be a positive integer")
         if limit > max_limit:
-            from stackling.object.errors import PreconditionFailed
-
             raise PreconditionFailed(f"Maximum limit is {max_limit}")
     prefix = q.get("prefix", "")
     delimiter = q.get("delimiter", "")
